@@ -52,12 +52,15 @@ func (k Kind) Size() int {
 type Buffer interface {
 	Kind() Kind
 	Len() int
-	// Free releases the memory. Using the buffer afterwards is an error.
+	// Free releases the memory. Using the buffer afterwards is an error:
+	// operations given a freed buffer return an error and do not touch
+	// its memory. Freeing it again does nothing.
 	Free()
 }
 
 // CSR is a sparse matrix whose arrays live in a backend's memory
 // (Indptr Int64, Indices Int32, Data Float32), laid out as sparse.CSR.
+// Column indices within a row need not be sorted but must be distinct.
 type CSR struct {
 	Rows, Cols int
 	NNZ        int64
@@ -115,7 +118,8 @@ type Backend interface {
 	// Alloc returns a zeroed buffer of n elements.
 	Alloc(k Kind, n int) (Buffer, error)
 	// Write copies the host slice src ([]float32, []float64, []int32,
-	// []int64 or []uint8 matching dst's kind) into dst, from element 0.
+	// []int64 or []uint8 matching dst's kind, no longer than dst) into
+	// dst, from element 0.
 	Write(dst Buffer, src any) error
 	// Read copies dst's first len(host) elements into the host slice dst.
 	Read(host any, src Buffer) error
@@ -123,7 +127,8 @@ type Backend interface {
 	// share m's memory instead: callers must not change m while the device
 	// matrix is in use.
 	Upload(m *sparse.CSR) (CSR, error)
-	// Download copies a device CSR matrix to the host.
+	// Download copies a device CSR matrix to the host. The CPU backend may
+	// return a matrix that shares the device matrix's memory instead.
 	Download(m CSR) (*sparse.CSR, error)
 
 	// RowStats writes each row's sum and count of non-zero values.
@@ -145,7 +150,9 @@ type Backend interface {
 	SelectRows(m CSR, keep Buffer) (CSR, error)
 	// SelectCols returns the matrix restricted to the columns j with
 	// newIndex[j] >= 0 (Int32, one per column), renumbered to newIndex[j],
-	// with newCols columns. Column order within a row follows newIndex.
+	// with newCols columns. The kept columns must map to distinct indices
+	// in [0, newCols). Entries keep their order within a row, so sorted
+	// rows stay sorted when newIndex increases over the kept columns.
 	SelectCols(m CSR, newIndex Buffer, newCols int) (CSR, error)
 
 	// GramAccumulate adds m^T m into c (Float64, m.Cols x m.Cols). Only the
@@ -153,16 +160,17 @@ type Backend interface {
 	// triangle holds afterwards is unspecified.
 	GramAccumulate(m CSR, c Dense) error
 	// SpMM computes out = m * b, with b (m.Cols x k) and out (m.Rows x k)
-	// of the same float kind.
+	// of the same float kind. out is overwritten, not added to.
 	SpMM(m CSR, b Dense, out Dense) error
 	// Gemm computes c = alpha*op(a)*op(b) + beta*c on float64 matrices, where
-	// op(x) is x or its transpose.
+	// op(x) is x or its transpose. When beta is 0, c is not read (NaNs in
+	// it do not propagate), as in BLAS.
 	Gemm(transA, transB bool, alpha float64, a, b Dense, beta float64, c Dense) error
 	// EigSymTop returns the k largest eigenvalues of the symmetric matrix a
-	// (Float64, n x n; only its upper triangle is read), in descending
-	// order, and the matching eigenvectors as the columns of an n x k
-	// Float64 matrix, each signed so that its largest-magnitude component
-	// is positive.
+	// (Float64, n x n; only its upper triangle is read, and a is left
+	// unchanged), in descending order, and the matching eigenvectors as
+	// the columns of a new n x k Float64 matrix, each signed so that its
+	// largest-magnitude component (the first of equal ones) is positive.
 	EigSymTop(a Dense, k int) ([]float64, Dense, error)
 
 	// Close releases the device.

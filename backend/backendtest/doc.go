@@ -1,0 +1,44 @@
+// Package backendtest is the conformance suite of backend.Backend: every
+// implementation (cpu now, cuda and opencl later) runs it from its own
+// tests,
+//
+//	func TestConformance(t *testing.T) {
+//		backendtest.Run(t, func(t *testing.T) backend.Backend { return cpu.New(0) })
+//	}
+//
+// and passes when it does what the interface documents. The suite uses
+// nothing but the interface, so a GPU backend runs it unchanged.
+//
+// Every operation is checked against a float64 reference written as the
+// plainest loop over a host sparse.CSR (reference.go), on random inputs of
+// awkward shapes: no rows, one row, one column, empty and full rows,
+// unsorted rows, explicit zeros, non-round sizes (1, 7, 97, 1031 rows; 1,
+// 13, 301, 613 columns), count-like and signed real values, masks keeping
+// all, none or some rows, column selections empty, whole, partial and
+// permuted. Accumulating operations run over a sequence of chunks (one of
+// them empty, one much larger than the rest) into accumulators that start
+// non-zero. Inputs are seeded from the subtest's name, so a failure
+// repeats.
+//
+// Tolerances. Element-wise float32 results: relative 1e-6 of the float64
+// reference (a few float32 roundings). Float64 accumulations (row and
+// column sums, the Gram matrix, float64 SpMM, Gemm): 1e-9 times the sum of
+// the absolute values of the terms, which bounds the effect of any order
+// of addition and stays meaningful under cancellation; float32 SpMM gets
+// (terms+2) float32 roundings of that sum, which allows float32
+// accumulation. Counts, selections and round trips are compared exactly.
+// EigSymTop: eigenvalues within 1e-8 of the largest |eigenvalue| of
+// gonum's mat.EigenSym on matrices Q diag(λ) Qᵀ with well-separated
+// leading λ (one case indefinite, where the largest in magnitude is
+// negative and must not be returned), eigenvectors at |cos| >= 1-1e-6 with
+// the reference, of unit norm, with small residuals, and the sign
+// convention exactly; the lower triangle holds NaN to check that only the
+// upper one is read.
+//
+// Memory: Alloc zeroes (also memory just freed), Write and Read round-trip
+// every Kind with prefixes and refuse wrong types and lengths, Free does not
+// disturb live buffers and a freed buffer is refused, Upload and Download
+// round-trip and malformed matrices are refused. Shapes: every operation
+// refuses operands of the wrong length or kind with backend.ErrShape.
+// Deterministic: the accumulating operations give the same bits twice.
+package backendtest

@@ -1,0 +1,180 @@
+package cpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/sparse"
+)
+
+// The benchmarks run on chunks shaped like the 1.3M-cell atlas's: 20,000
+// cells of 27,998 genes with ~2,000 values each (the raw counts), and of
+// the 5,000 highly variable genes with ~1,000 values each (PCA's input).
+// Run them with -benchtime=1x or 3x: GramAccumulate takes seconds.
+
+var (
+	benchOnce            sync.Once
+	benchFull, benchHVG  *sparse.CSR
+	benchPairs           float64
+	benchThreadSettings  = []int{1, 0}
+	benchRows            = 20000
+	benchGenes, benchHVs = 27998, 5000
+)
+
+func benchData() {
+	benchOnce.Do(func() {
+		rng := rand.New(rand.NewPCG(7, 8))
+		benchFull = sparseRand(rng, benchRows, benchGenes, 2000)
+		benchHVG = sparseRand(rng, benchRows, benchHVs, 1000)
+		for i := 0; i < benchHVG.Rows; i++ {
+			n := float64(benchHVG.Indptr[i+1] - benchHVG.Indptr[i])
+			benchPairs += n * (n + 1) / 2
+		}
+	})
+}
+
+// sparseRand returns a rows x cols matrix with about nnz values per row,
+// at sorted random columns (gaps drawn from an exponential distribution),
+// with count-like values.
+func sparseRand(rng *rand.Rand, rows, cols, nnz int) *sparse.CSR {
+	m := &sparse.CSR{Rows: rows, Cols: cols, Indptr: make([]int64, rows+1)}
+	m.Indices = make([]int32, 0, rows*nnz*11/10)
+	m.Data = make([]float32, 0, rows*nnz*11/10)
+	gap := float64(cols) / float64(nnz)
+	for i := 0; i < rows; i++ {
+		for j := int(rng.ExpFloat64() * gap); j < cols; j += 1 + int(rng.ExpFloat64()*(gap-1)+0.5) {
+			m.Indices = append(m.Indices, int32(j))
+			m.Data = append(m.Data, float32(1+rng.IntN(30)))
+		}
+		m.Indptr[i+1] = int64(len(m.Data))
+	}
+	return m
+}
+
+func threadName(t int) string {
+	if t == 0 {
+		t = runtime.GOMAXPROCS(0)
+	}
+	return fmt.Sprintf("threads=%d", t)
+}
+
+func BenchmarkGramAccumulate(b *testing.B) {
+	benchData()
+	d := benchHVG.Cols
+	for _, threads := range benchThreadSettings {
+		b.Run(threadName(threads), func(b *testing.B) {
+			be := New(threads)
+			m, err := be.Upload(benchHVG)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := backend.Dense{Rows: d, Cols: d, Data: Wrap(make([]float64, d*d))}
+			start, cpu0 := time.Now(), cpuSeconds()
+			for b.Loop() {
+				if err := be.GramAccumulate(m, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			sec := time.Since(start).Seconds() / float64(b.N)
+			cpu := (cpuSeconds() - cpu0) / float64(b.N)
+			b.ReportMetric(benchPairs/sec, "pairs/s")
+			b.ReportMetric(benchPairs/cpu, "pairs/cpu-s")
+			b.ReportMetric(sec, "s/chunk")
+			b.ReportMetric(float64(benchHVG.NNZ())/float64(benchHVG.Rows), "nnz/row")
+		})
+	}
+}
+
+func BenchmarkSpMM(b *testing.B) {
+	benchData()
+	const k = 100
+	for _, kind := range []backend.Kind{backend.Float64, backend.Float32} {
+		for _, threads := range benchThreadSettings {
+			b.Run(kind.String()+"/"+threadName(threads), func(b *testing.B) {
+				be := New(threads)
+				m, err := be.Upload(benchHVG)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bd, _ := be.Alloc(kind, m.Cols*k)
+				out, _ := be.Alloc(kind, m.Rows*k)
+				start, cpu0 := time.Now(), cpuSeconds()
+				for b.Loop() {
+					err := be.SpMM(m, backend.Dense{Rows: m.Cols, Cols: k, Data: bd}, backend.Dense{Rows: m.Rows, Cols: k, Data: out})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				sec := time.Since(start).Seconds() / float64(b.N)
+				cpu := (cpuSeconds() - cpu0) / float64(b.N)
+				b.ReportMetric(float64(m.NNZ)*k/sec, "madd/s")
+				b.ReportMetric(float64(m.NNZ)*k/cpu, "madd/cpu-s")
+			})
+		}
+	}
+}
+
+// benchElementwise runs op on the full-gene chunk and reports the rate in
+// bytes of Data and Indices (8 per value) through b.SetBytes, and per
+// second of CPU time (which, on a shared machine, says more than the wall
+// clock about what the code would do on idle cores).
+func benchElementwise(b *testing.B, op func(be *Backend, m backend.CSR) error) {
+	benchData()
+	for _, threads := range benchThreadSettings {
+		b.Run(threadName(threads), func(b *testing.B) {
+			be := New(threads)
+			m, err := be.Upload(benchFull)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(8 * m.NNZ)
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				if err := op(be, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(8*m.NNZ)*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "GB/cpu-s")
+		})
+	}
+}
+
+func BenchmarkColStats(b *testing.B) {
+	benchElementwise(b, func(be *Backend, m backend.CSR) error {
+		acc := backend.ColStats{Sum: Wrap(make([]float64, m.Cols)), SumSq: Wrap(make([]float64, m.Cols)), NNZ: Wrap(make([]int64, m.Cols))}
+		return be.ColStats(m, nil, acc)
+	})
+}
+
+func BenchmarkRowStats(b *testing.B) {
+	benchElementwise(b, func(be *Backend, m backend.CSR) error {
+		return be.RowStats(m, backend.RowStats{Sum: Wrap(make([]float64, m.Rows)), NNZ: Wrap(make([]int32, m.Rows))})
+	})
+}
+
+func BenchmarkLog1p(b *testing.B) {
+	// Each iteration takes the log of the last one's output; the values stay
+	// well above Log1p's tiny-value shortcut for hundreds of iterations.
+	benchElementwise(b, func(be *Backend, m backend.CSR) error { return be.Log1p(m) })
+}
+
+func BenchmarkScaleRows(b *testing.B) {
+	f := make([]float64, benchRows)
+	for i := range f {
+		f[i] = 1 + float64(i%3-1)*1e-3
+	}
+	benchElementwise(b, func(be *Backend, m backend.CSR) error { return be.ScaleRows(m, Wrap(f)) })
+}
+
+func BenchmarkScaleCols(b *testing.B) {
+	f := make([]float64, benchGenes)
+	for i := range f {
+		f[i] = 1 + float64(i%3-1)*1e-3
+	}
+	benchElementwise(b, func(be *Backend, m backend.CSR) error { return be.ScaleCols(m, Wrap(f)) })
+}

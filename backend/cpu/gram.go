@@ -1,0 +1,382 @@
+package cpu
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"sync/atomic"
+
+	"github.com/scbench/scbench/backend"
+)
+
+// GramAccumulate computes C += A^T A on the upper triangle (what a sparse
+// syrk does), A the CSR chunk m and C the dense d x d float64 matrix c.
+//
+// The work is sum over rows of nnz^2/2 multiply-adds into C, which at
+// d = 5,000 (200 MB) does not fit any cache, so the naive row-by-row scatter
+// would stream C from memory once per row. Instead C is cut into tiles of
+// up to 256 x 256 (512 KiB, which an L2 cache holds), and each tile is
+// updated by one worker from a whole batch of rows at a time:
+//
+//  1. A batch of rows (about gramBatch values) is copied into a
+//     column-blocked layout: for each block of 256 columns, the rows'
+//     values in that block, with 8-bit local column indices and the values
+//     widened to float64. Rows whose indices are not increasing are sorted
+//     within each block here (duplicates are summed into one entry).
+//  2. The tiles (J band, K block) with K block >= J's block are handed out
+//     to the workers, largest estimated work first; for each row of the
+//     batch the worker adds v_j * v_k into C[j, k] for the row's values j in
+//     the band and k in the block (k >= j on the diagonal), eight values j
+//     (rows of C) at a time so that the loads of the block's values are
+//     shared, through array pointers indexed by the 8-bit local index, so
+//     that the inner loop has no bounds checks.
+//
+// It runs at about 1.8e9 products per second per core on a Zen 4 core (see
+// the benchmark). Tried and slower: one row of C at a time over a
+// column index of the batch (the row stays in L1, but each product then
+// costs three loads; 40% slower); blocks of 64 or 128 columns (no better).
+//
+// No worker needs a copy of C, and every element of C receives its products
+// in row order, one row after the other, exactly as a plain sequential loop
+// would add them (a product of two float32 values is exact in float64):
+// the result is the same for every thread count.
+func (b *Backend) GramAccumulate(m backend.CSR, c backend.Dense) error {
+	h, err := view("matrix", m)
+	if err != nil {
+		return fmt.Errorf("cpu: GramAccumulate: %w", err)
+	}
+	d := h.Cols
+	if c.Rows != d || c.Cols != d {
+		return fmt.Errorf("%w: cpu: GramAccumulate: C is %d x %d, want %d x %d", backend.ErrShape, c.Rows, c.Cols, d, d)
+	}
+	cs, err := slice[float64]("C.Data", c.Data, d*d)
+	if err != nil {
+		return fmt.Errorf("cpu: GramAccumulate: %w", err)
+	}
+	if len(h.Data) == 0 {
+		return nil
+	}
+	g := &b.gram
+	g.d = d
+	g.nb = (d + gramBlock - 1) / gramBlock
+	g.makeTiles(4 * b.threads)
+	for lo := 0; lo < h.Rows; {
+		// Take rows until the batch holds about gramBatch values (at least
+		// one row) or gramBatchRows rows.
+		limit := h.Indptr[lo] + gramBatch
+		hi := lo + sort.Search(h.Rows-lo, func(r int) bool { return h.Indptr[lo+r+1] > limit })
+		hi = max(hi, lo+1)
+		hi = min(hi, lo+gramBatchRows)
+		b.gramBatch(h.Indptr[lo:hi+1], h.Indices, h.Data, cs)
+		lo = hi
+	}
+	return nil
+}
+
+const (
+	gramBlock     = 256     // columns per block: local indices fit a uint8
+	gramBatch     = 1 << 20 // values per batch of rows (9 MiB blocked)
+	gramBatchRows = 1 << 13 // rows per batch at most
+)
+
+// gramScratch is GramAccumulate's scratch space, kept between calls.
+type gramScratch struct {
+	d, nb int
+	// The blocked batch: the values of row r in column block k are
+	// loc/val[off[k*R+r]:off[k*R+r+1]], R the batch's row count.
+	off []int32
+	loc []uint8
+	val []float64
+	// tiles of C, and the order in which to hand them out.
+	tiles []gramTile
+	order []int
+	est   []int64
+}
+
+// gramTile is the part of C with rows [j0, j1) and columns in block kb;
+// rows [j0, j1) lie in one block.
+type gramTile struct {
+	j0, j1, kb int
+}
+
+// makeTiles cuts C's upper triangle into tiles: bands of up to 256 rows
+// times blocks of 256 columns, the bands made thinner (down to 8 rows)
+// while there are fewer than want tiles, so that every worker gets some.
+func (g *gramScratch) makeTiles(want int) {
+	hgt := gramBlock
+	for ; hgt > 8; hgt /= 2 {
+		n := 0
+		for j0 := 0; j0 < g.d; j0 += hgt {
+			n += g.nb - j0/gramBlock
+		}
+		if n >= want {
+			break
+		}
+	}
+	g.tiles = g.tiles[:0]
+	for j0 := 0; j0 < g.d; j0 += hgt {
+		j1 := min(j0+hgt, g.d)
+		for kb := j0 / gramBlock; kb < g.nb; kb++ {
+			g.tiles = append(g.tiles, gramTile{j0, j1, kb})
+		}
+	}
+	g.order = slices.Grow(g.order[:0], len(g.tiles))[:len(g.tiles)]
+	g.est = slices.Grow(g.est[:0], len(g.tiles))[:len(g.tiles)]
+}
+
+// gramBatch adds the rows whose (not rebased) row pointers are ptr into cs.
+func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float64) {
+	g := &b.gram
+	R, nb := len(ptr)-1, g.nb
+	nnz := int(ptr[R] - ptr[0])
+	g.off = slices.Grow(g.off[:0], nb*R+1)[:nb*R+1]
+	g.loc = slices.Grow(g.loc[:0], nnz)[:nnz]
+	g.val = slices.Grow(g.val[:0], nnz)[:nnz]
+	off, loc, val := g.off, g.loc, g.val
+	clear(off)
+
+	// Count the values of each (block, row), then turn the counts into
+	// offsets.
+	bounds := b.splitRows(rebase(ptr))
+	parts := len(bounds) - 1
+	parallel(parts, func(p int) {
+		for r := bounds[p]; r < bounds[p+1]; r++ {
+			for _, c := range idx[ptr[r]:ptr[r+1]] {
+				off[int(c)/gramBlock*R+r+1]++
+			}
+		}
+	})
+	for i := 1; i < len(off); i++ {
+		off[i] += off[i-1]
+	}
+
+	// Scatter the values into their blocks.
+	parallel(parts, func(p int) {
+		cur := make([]int32, nb)
+		for r := bounds[p]; r < bounds[p+1]; r++ {
+			for k := range cur {
+				cur[k] = off[k*R+r]
+			}
+			lo, hi := ptr[r], ptr[r+1]
+			vs := data[lo:hi]
+			sorted := true
+			prev := int32(-1)
+			for q, c := range idx[lo:hi] {
+				k := int(c) / gramBlock
+				o := cur[k]
+				loc[o] = uint8(c) // c % 256
+				val[o] = float64(vs[q])
+				cur[k] = o + 1
+				if c <= prev {
+					sorted = false
+				}
+				prev = c
+			}
+			if !sorted {
+				for k := 0; k < nb; k++ {
+					sortSegment(loc[off[k*R+r]:off[k*R+r+1]], val[off[k*R+r]:off[k*R+r+1]])
+				}
+			}
+		}
+	})
+
+	// Hand out the tiles, largest first: a tile's work is about the product
+	// of its band's and its block's value counts.
+	for t, tl := range g.tiles {
+		bj := tl.j0 / gramBlock
+		nj := int64(off[(bj+1)*R] - off[bj*R])
+		nk := int64(off[(tl.kb+1)*R] - off[tl.kb*R])
+		g.est[t] = nj * nk * int64(tl.j1-tl.j0)
+		g.order[t] = t
+	}
+	slices.SortStableFunc(g.order, func(x, y int) int { return cmp.Compare(g.est[y], g.est[x]) })
+	var next atomic.Int64
+	workers := min(b.threads, len(g.tiles))
+	parallel(workers, func(int) {
+		for {
+			t := int(next.Add(1) - 1)
+			if t >= len(g.order) {
+				return
+			}
+			g.tile(g.tiles[g.order[t]], R, cs)
+		}
+	})
+}
+
+// tile adds the batch's products for one tile of C.
+func (g *gramScratch) tile(tl gramTile, R int, cs []float64) {
+	d := g.d
+	bj := tl.j0 / gramBlock
+	base := bj * gramBlock
+	jl0, jl1 := uint8(tl.j0-base), tl.j1-base // local band [jl0, jl1)
+	whole := tl.j0 == base && (tl.j1 == base+gramBlock || tl.j1 == d)
+	diag := tl.kb == bj
+	k0 := tl.kb * gramBlock
+	full := k0+gramBlock <= d
+	joff, koff := g.off[bj*R:(bj+1)*R+1], g.off[tl.kb*R:(tl.kb+1)*R+1]
+	loc, val := g.loc, g.val
+	// row returns C[base+l, k0:k0+256].
+	row := func(l uint8) *[gramBlock]float64 {
+		at := (base+int(l))*d + k0
+		return (*[gramBlock]float64)(cs[at : at+gramBlock])
+	}
+	var rs [8]*[gramBlock]float64
+	for r := 0; r < R; r++ {
+		ks, ke := koff[r], koff[r+1]
+		js, je := joff[r], joff[r+1]
+		if ks == ke || js == je {
+			continue
+		}
+		if !whole {
+			for js < je && loc[js] < jl0 {
+				js++
+			}
+			e := js
+			for e < je && int(loc[e]) < jl1 {
+				e++
+			}
+			je = e
+		}
+		p := js
+		if full {
+			// Eight rows of C at a time, then four, sharing the loads of
+			// the block's values. On the diagonal, row a of the group
+			// takes k >= j_a: the triangle within the group first, then
+			// the values past the group for all rows together.
+			for ; p+8 <= je; p += 8 {
+				l := (*[8]uint8)(loc[p : p+8])
+				v := (*[8]float64)(val[p : p+8])
+				for a := range rs {
+					rs[a] = row(l[a])
+				}
+				q := ks
+				if diag {
+					for a := 0; a < 7; a++ {
+						for b := a; b < 7; b++ {
+							rs[a][l[b]] += v[a] * v[b]
+						}
+					}
+					q = p + 7
+				}
+				axpy8(&rs, v, loc[q:ke], val[q:ke])
+			}
+			for ; p+4 <= je; p += 4 {
+				l := (*[4]uint8)(loc[p : p+4])
+				v := (*[4]float64)(val[p : p+4])
+				r0, r1, r2, r3 := row(l[0]), row(l[1]), row(l[2]), row(l[3])
+				q := ks
+				if diag {
+					r0[l[0]] += v[0] * v[0]
+					r0[l[1]] += v[0] * v[1]
+					r0[l[2]] += v[0] * v[2]
+					r1[l[1]] += v[1] * v[1]
+					r1[l[2]] += v[1] * v[2]
+					r2[l[2]] += v[2] * v[2]
+					q = p + 3
+				}
+				axpy4(r0, r1, r2, r3, v, loc[q:ke], val[q:ke])
+			}
+		}
+		for ; p < je; p++ {
+			q := ks
+			if diag {
+				q = p
+			}
+			at := (base+int(loc[p]))*d + k0
+			if full {
+				axpy1((*[gramBlock]float64)(cs[at:at+gramBlock]), val[p], loc[q:ke], val[q:ke])
+			} else {
+				axpySlice(cs[at:at+d-k0], val[p], loc[q:ke], val[q:ke])
+			}
+		}
+	}
+}
+
+// The kernels add v_a*val[q] into row a at loc[q], for every q. Indexing an
+// array pointer of 256 elements with a uint8 needs no bounds check, and the
+// nil checks are done once before the loop; what is left is a load, a
+// multiply, an add and a store per product (the products are exact, so
+// fused multiply-adds would give the same bits).
+
+func axpy8(rs *[8]*[gramBlock]float64, v *[8]float64, loc []uint8, val []float64) {
+	r0, r1, r2, r3, r4, r5, r6, r7 := rs[0], rs[1], rs[2], rs[3], rs[4], rs[5], rs[6], rs[7]
+	v0, v1, v2, v3, v4, v5, v6, v7 := v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+	_, _, _, _, _, _, _, _ = *r0, *r1, *r2, *r3, *r4, *r5, *r6, *r7
+	val = val[:len(loc)]
+	for q, l := range loc {
+		w := val[q]
+		r0[l] += v0 * w
+		r1[l] += v1 * w
+		r2[l] += v2 * w
+		r3[l] += v3 * w
+		r4[l] += v4 * w
+		r5[l] += v5 * w
+		r6[l] += v6 * w
+		r7[l] += v7 * w
+	}
+}
+
+func axpy4(r0, r1, r2, r3 *[gramBlock]float64, v *[4]float64, loc []uint8, val []float64) {
+	v0, v1, v2, v3 := v[0], v[1], v[2], v[3]
+	_, _, _, _ = *r0, *r1, *r2, *r3
+	val = val[:len(loc)]
+	for q, l := range loc {
+		w := val[q]
+		r0[l] += v0 * w
+		r1[l] += v1 * w
+		r2[l] += v2 * w
+		r3[l] += v3 * w
+	}
+}
+
+func axpy1(r *[gramBlock]float64, v float64, loc []uint8, val []float64) {
+	_ = *r
+	val = val[:len(loc)]
+	for q, l := range loc {
+		r[l] += v * val[q]
+	}
+}
+
+// axpySlice is axpy1 for the last, narrower block of columns.
+func axpySlice(r []float64, v float64, loc []uint8, val []float64) {
+	val = val[:len(loc)]
+	for q, l := range loc {
+		r[l] += v * val[q]
+	}
+}
+
+// sortSegment sorts one row's values in one block by local index (the
+// segments are short: insertion sort) and sums duplicates into the first
+// of them, leaving zeros in the others.
+func sortSegment(loc []uint8, val []float64) {
+	for i := 1; i < len(loc); i++ {
+		l, v := loc[i], val[i]
+		j := i
+		for ; j > 0 && loc[j-1] > l; j-- {
+			loc[j], val[j] = loc[j-1], val[j-1]
+		}
+		loc[j], val[j] = l, v
+	}
+	first := 0
+	for i := 1; i < len(loc); i++ {
+		if loc[i] == loc[first] {
+			val[first] += val[i]
+			val[i] = 0
+		} else {
+			first = i
+		}
+	}
+}
+
+// rebase returns ptr shifted to start at 0 (a copy when it does not).
+func rebase(ptr []int64) []int64 {
+	if ptr[0] == 0 {
+		return ptr
+	}
+	out := make([]int64, len(ptr))
+	for i, p := range ptr {
+		out[i] = p - ptr[0]
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+//go:build unix
+
+package linalg
+
+import (
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// TestSweep times EigSymTop over block sizes and basis sizes. It is a
+// tuning tool, run by hand: SWEEP=small|big go test -run Sweep -v.
+func TestSweep(t *testing.T) {
+	mode := os.Getenv("SWEEP")
+	if mode == "" {
+		t.Skip("tuning tool; set SWEEP=small or SWEEP=big")
+	}
+	type prob struct {
+		name string
+		a    blas64.General
+		k    int
+	}
+	var probs []prob
+	if mode == "small" {
+		rng := rand.New(rand.NewPCG(1000, 99))
+		probs = append(probs, prob{"pca1000", shuffledMatrix(rng, spectra[0].f(1000, 5)), 100})
+		probs = append(probs, prob{"bench2000", pcaCovariance(NewGo(0), 2000, 300, 1), 50})
+	} else {
+		probs = append(probs, prob{"bench5000", pcaCovariance(NewGo(0), 5000, 300, 1), 100})
+	}
+	ints := func(env, def string) []int {
+		s := os.Getenv(env)
+		if s == "" {
+			s = def
+		}
+		var out []int
+		for _, f := range strings.Split(s, ",") {
+			v, _ := strconv.Atoi(f)
+			out = append(out, v)
+		}
+		return out
+	}
+	engines := []BLAS{NewGo(0)}
+	if os.Getenv("SWEEP_CBLAS") != "" {
+		c, err := Load("", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines = []BLAS{c}
+	}
+	for _, e := range engines {
+		for _, p := range probs {
+			for _, b := range ints("SWEEP_B", "8,16,24") {
+				for _, m := range ints("SWEEP_M", "200,250") {
+					var info EigInfo
+					best, bestCPU := time.Duration(1<<62), time.Duration(1<<62)
+					for range 3 {
+						c0 := cpuTime()
+						t0 := time.Now()
+						_, _, err := EigSymTop(p.a, p.k, &EigOptions{BLAS: e, BlockSize: b, MaxBasis: m * p.k / 100, Info: &info})
+						if err != nil {
+							t.Fatal(err)
+						}
+						best = min(best, time.Since(t0))
+						bestCPU = min(bestCPU, cpuTime()-c0)
+					}
+					t.Logf("%v %s b=%d m=%d: %v (cpu %v) matvecs=%d restarts=%d gemm=%.3g GFLOP (%.1f GFLOP/s)", e, p.name, b, info.MaxBasis,
+						best.Round(time.Millisecond), bestCPU.Round(time.Millisecond), info.MatVecs, info.Restarts, info.Flops/1e9, info.Flops/best.Seconds()/1e9)
+				}
+			}
+		}
+	}
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

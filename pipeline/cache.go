@@ -1,0 +1,169 @@
+package pipeline
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"unsafe"
+
+	"github.com/scbench/scbench/sparse"
+)
+
+// matrixCache holds the filtered, normalized, HVG-subset matrix between
+// pass 2, which makes it, and pass 3, which projects it onto the principal
+// components. It keeps the chunks in memory while they fit the budget;
+// past it, it moves them to a temporary file of raw CSR chunks and appends
+// there. The file is private to the run and deleted by Close, so it is
+// written in the machine's byte order with no framing beyond a small
+// header per chunk.
+type matrixCache struct {
+	budget int64
+	dir    string
+
+	mem   []*sparse.CSR
+	bytes int64 // bytes of all chunks, in memory or on disk
+	nnz   int64
+	rows  int
+
+	f    *os.File
+	bw   *bufio.Writer
+	disk int // chunks on disk
+}
+
+func newMatrixCache(budget int64, dir string) *matrixCache {
+	return &matrixCache{budget: budget, dir: dir}
+}
+
+func csrBytes(m *sparse.CSR) int64 {
+	return int64(len(m.Indptr))*8 + int64(len(m.Indices))*4 + int64(len(m.Data))*4
+}
+
+// Append adds the next rows. In memory the cache keeps m itself: the caller
+// must not change it afterwards.
+func (c *matrixCache) Append(m *sparse.CSR) error {
+	c.bytes += csrBytes(m)
+	c.nnz += m.NNZ()
+	c.rows += m.Rows
+	if c.f == nil && c.bytes <= c.budget {
+		c.mem = append(c.mem, m)
+		return nil
+	}
+	if c.f == nil {
+		if err := c.spill(); err != nil {
+			return err
+		}
+	}
+	return c.writeChunk(m)
+}
+
+// spill moves the chunks held in memory to a new temporary file.
+func (c *matrixCache) spill() error {
+	f, err := os.CreateTemp(c.dir, "scbench-cache-*.csr")
+	if err != nil {
+		return fmt.Errorf("pipeline: the HVG matrix (%s) exceeds the cache budget (%s) and no temporary file could be made: %w (set the temporary folder or a larger budget)", FormatBytes(c.bytes), FormatBytes(c.budget), err)
+	}
+	c.f = f
+	c.bw = bufio.NewWriterSize(f, 1<<20)
+	for _, m := range c.mem {
+		if err := c.writeChunk(m); err != nil {
+			return err
+		}
+	}
+	c.mem = nil
+	return nil
+}
+
+type chunkHeader struct {
+	Rows, Cols, NNZ int64
+}
+
+func (c *matrixCache) writeChunk(m *sparse.CSR) error {
+	h := chunkHeader{int64(m.Rows), int64(m.Cols), m.NNZ()}
+	if len(m.Indptr) > 0 && m.Indptr[0] != 0 {
+		return errors.New("pipeline: cache: chunk's row pointers do not start at 0")
+	}
+	for _, b := range [][]byte{asBytes(&h, 1), asBytes(unsafe.SliceData(m.Indptr), len(m.Indptr)), asBytes(unsafe.SliceData(m.Indices), int(h.NNZ)), asBytes(unsafe.SliceData(m.Data), int(h.NNZ))} {
+		if _, err := c.bw.Write(b); err != nil {
+			return fmt.Errorf("pipeline: writing the cache file %s: %w (is the temporary folder full?)", c.f.Name(), err)
+		}
+	}
+	c.disk++
+	return nil
+}
+
+// asBytes views n values starting at p as bytes.
+func asBytes[T any](p *T, n int) []byte {
+	if n == 0 {
+		return nil
+	}
+	var z T
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), n*int(unsafe.Sizeof(z)))
+}
+
+// OnDisk reports whether the cache went to a file.
+func (c *matrixCache) OnDisk() bool { return c.f != nil }
+
+// Each calls fn with every chunk in order. Chunks read from disk share one
+// set of buffers: fn must be done with a chunk when it returns.
+func (c *matrixCache) Each(fn func(m *sparse.CSR) error) error {
+	if c.f == nil {
+		for _, m := range c.mem {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := c.bw.Flush(); err != nil {
+		return fmt.Errorf("pipeline: writing the cache file %s: %w", c.f.Name(), err)
+	}
+	if _, err := c.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("pipeline: rewinding the cache file %s: %w", c.f.Name(), err)
+	}
+	br := bufio.NewReaderSize(c.f, 1<<20)
+	m := &sparse.CSR{}
+	for i := 0; i < c.disk; i++ {
+		var h chunkHeader
+		if _, err := io.ReadFull(br, asBytes(&h, 1)); err != nil {
+			return fmt.Errorf("pipeline: reading chunk %d of the cache file %s: %w", i, c.f.Name(), err)
+		}
+		m.Rows, m.Cols = int(h.Rows), int(h.Cols)
+		m.Indptr = grow(m.Indptr, m.Rows+1)
+		m.Indices = grow(m.Indices, int(h.NNZ))
+		m.Data = grow(m.Data, int(h.NNZ))
+		for _, b := range [][]byte{asBytes(unsafe.SliceData(m.Indptr), len(m.Indptr)), asBytes(unsafe.SliceData(m.Indices), len(m.Indices)), asBytes(unsafe.SliceData(m.Data), len(m.Data))} {
+			if _, err := io.ReadFull(br, b); err != nil {
+				return fmt.Errorf("pipeline: reading chunk %d of the cache file %s: %w", i, c.f.Name(), err)
+			}
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// grow returns s resliced to n elements, reallocated when too small.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// Close deletes the cache file, if any, and drops the chunks.
+func (c *matrixCache) Close() error {
+	c.mem = nil
+	if c.f == nil {
+		return nil
+	}
+	name := c.f.Name()
+	err := c.f.Close()
+	if rerr := os.Remove(name); err == nil {
+		err = rerr
+	}
+	c.f = nil
+	return err
+}

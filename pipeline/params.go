@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Params are the workflow's parameters, named as scanpy names them. The
+// defaults are the notebook's ("out-of-core 1.3M cells with Dask").
+type Params struct {
+	MinGenes  int     `json:"min_genes"`   // keep cells with n_genes_by_counts >= MinGenes (default 200)
+	MaxGenes  int     `json:"max_genes"`   // ... and n_genes_by_counts <= MaxGenes (default 10,000)
+	TargetSum float64 `json:"target_sum"`  // normalize_total(target_sum) (default 10,000)
+	NTopGenes int     `json:"n_top_genes"` // highly_variable_genes(n_top_genes, flavor="cell_ranger") (default 5,000)
+	NComps    int     `json:"n_comps"`     // pca(n_comps) (default 100)
+}
+
+// DefaultParams returns the notebook's parameters.
+func DefaultParams() Params {
+	return Params{MinGenes: 200, MaxGenes: 10000, TargetSum: 1e4, NTopGenes: 5000, NComps: 100}
+}
+
+// Validate reports parameters that scanpy would reject or that make the
+// workflow meaningless.
+func (p Params) Validate() error {
+	var bad []string
+	if p.MinGenes < 0 {
+		bad = append(bad, fmt.Sprintf("min_genes %d is negative", p.MinGenes))
+	}
+	if p.MaxGenes < p.MinGenes {
+		bad = append(bad, fmt.Sprintf("max_genes %d is below min_genes %d", p.MaxGenes, p.MinGenes))
+	}
+	if !(p.TargetSum > 0) {
+		bad = append(bad, fmt.Sprintf("target_sum %g is not positive", p.TargetSum))
+	}
+	if p.NTopGenes < 1 {
+		bad = append(bad, fmt.Sprintf("n_top_genes %d is not positive", p.NTopGenes))
+	}
+	if p.NComps < 1 {
+		bad = append(bad, fmt.Sprintf("n_comps %d is not positive", p.NComps))
+	}
+	if bad != nil {
+		return fmt.Errorf("pipeline: bad parameters: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// Step is a step of the workflow; Run can stop after any of them.
+type Step int
+
+const (
+	StepQC        Step = iota + 1 // calculate_qc_metrics
+	StepFilter                    // the min_genes/max_genes cell filter
+	StepNormalize                 // normalize_total and log1p
+	StepHVG                       // highly_variable_genes and the subset
+	StepScale                     // scale(zero_center=False)
+	StepPCA                       // pca
+)
+
+var stepNames = [...]string{StepQC: "qc", StepFilter: "filter", StepNormalize: "normalize", StepHVG: "hvg", StepScale: "scale", StepPCA: "pca"}
+
+func (s Step) String() string {
+	if s >= StepQC && s <= StepPCA {
+		return stepNames[s]
+	}
+	return fmt.Sprintf("Step(%d)", int(s))
+}
+
+// ParseStep parses a step name: qc, filter, normalize, hvg, scale or pca.
+func ParseStep(name string) (Step, error) {
+	for s := StepQC; s <= StepPCA; s++ {
+		if stepNames[s] == name {
+			return s, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown step %q (want one of qc, filter, normalize, hvg, scale, pca)", name)
+}
+
+// Progress describes how far a pass over the data has got.
+type Progress struct {
+	Pass        string // e.g. "pass 1: qc, normalize, log1p, gene statistics"
+	Done, Total int    // chunks
+	Rows        int    // rows (cells) done
+	Elapsed     time.Duration
+}
+
+// Options configure how Run works; none of them changes the results.
+type Options struct {
+	// Until stops after this step (0 means StepPCA) and writes what exists.
+	Until Step
+	// ChunkRows is the number of cells per chunk streamed from the store
+	// (0 means 20,000, the notebook's chunk size).
+	ChunkRows int
+	// CacheBudget is the most bytes the filtered, HVG-subset matrix may
+	// take in memory between passes 2 and 3; beyond it the matrix goes to
+	// a file in TempDir. 0 means half of the memory available.
+	CacheBudget int64
+	// TempDir holds the on-disk cache ("" means os.TempDir()).
+	TempDir string
+	// ReadWorkers is the number of decoding goroutines of the reader (0:
+	// GOMAXPROCS).
+	ReadWorkers int
+	// OnProgress, when not nil, is called after every chunk of every pass.
+	OnProgress func(Progress)
+}
+
+func (o Options) until() Step {
+	if o.Until == 0 {
+		return StepPCA
+	}
+	return o.Until
+}
+
+func (o Options) chunkRows() int {
+	if o.ChunkRows <= 0 {
+		return 20000
+	}
+	return o.ChunkRows
+}

@@ -1,0 +1,551 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/scbench/scbench/anndata"
+	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/sparse"
+)
+
+const (
+	pass1Name = "pass 1: qc, filter, normalize, log1p, gene statistics"
+	pass2Name = "pass 2: filter, normalize, log1p, HVG subset, Gram matrix"
+	pass3Name = "pass 3: PCA scores"
+)
+
+// pass1 streams the raw store once and computes the QC columns of cells and
+// genes, the filter mask and, over the kept cells after normalize_total and
+// log1p, every gene's sum and sum of squares.
+func (r *runner) pass1() (err error) {
+	b := r.b
+	sw := startWatch()
+	res := r.res
+	res.Obs = ObsQC{NGenesByCounts: make([]int32, r.nObs), TotalCounts: make([]float64, r.nObs), Keep: make([]bool, r.nObs)}
+
+	normalize := r.until >= StepNormalize
+	var all, kept backend.ColStats
+	defer func() {
+		for _, buf := range []backend.Buffer{all.Sum, all.NNZ, kept.Sum, kept.SumSq} {
+			if buf != nil {
+				buf.Free()
+			}
+		}
+	}()
+	if all.Sum, err = allocF64(b, r.nVar); err != nil {
+		return err
+	}
+	if all.NNZ, err = b.Alloc(backend.Int64, r.nVar); err != nil {
+		return err
+	}
+	if normalize {
+		if kept.Sum, err = allocF64(b, r.nVar); err != nil {
+			return err
+		}
+		if kept.SumSq, err = allocF64(b, r.nVar); err != nil {
+			return err
+		}
+	}
+	bufs := &bufCache{b: b}
+	defer bufs.free()
+
+	total := chunkCount(r.nObs, r.opt.chunkRows())
+	start := time.Now()
+	chunks := r.stream()
+	defer chunks.Close()
+	next, done := 0, 0
+	var nnz int64
+	for chunks.Next() {
+		c := chunks.Chunk()
+		if err := r.checkChunk(c, next); err != nil {
+			return err
+		}
+		nnz += c.NNZ()
+		if err := r.pass1Chunk(c, bufs, all, kept, normalize); err != nil {
+			return err
+		}
+		next += c.Rows
+		done++
+		r.progress(pass1Name, done, total, next, start)
+		if err := r.canceled(pass1Name); err != nil {
+			return err
+		}
+	}
+	if err := chunks.Err(); err != nil {
+		return fmt.Errorf("pipeline: %s: %w", pass1Name, err)
+	}
+	if next != r.nObs {
+		return fmt.Errorf("pipeline: %s: the store %s ended after %d of its %d rows", pass1Name, r.in.path(), next, r.nObs)
+	}
+	if r.res.Report.NNZIn == 0 {
+		r.res.Report.NNZIn = nnz
+	}
+
+	res.Var = VarQC{NCells: r.nObs, NCellsByCounts: make([]int64, r.nVar), TotalCounts: make([]float64, r.nVar)}
+	if err := b.Read(res.Var.TotalCounts, all.Sum); err != nil {
+		return err
+	}
+	if err := b.Read(res.Var.NCellsByCounts, all.NNZ); err != nil {
+		return err
+	}
+	if normalize {
+		sum, sumSq := make([]float64, r.nVar), make([]float64, r.nVar)
+		if err := b.Read(sum, kept.Sum); err != nil {
+			return err
+		}
+		if err := b.Read(sumSq, kept.SumSq); err != nil {
+			return err
+		}
+		g := NewGeneStats(sum, sumSq, res.Obs.NKept)
+		res.Genes = &g
+	}
+	if r.until >= StepFilter && res.Obs.NKept == 0 {
+		return fmt.Errorf("pipeline: no cell of %s has between %d and %d genes (min_genes, max_genes): lower min_genes or raise max_genes", r.in.path(), r.p.MinGenes, r.p.MaxGenes)
+	}
+	st := sw.step("pass 1", "calculate_qc_metrics, filter, normalize_total, log1p, gene means/variances")
+	st.Rows, st.NNZ = next, nnz
+	r.res.Report.Steps = append(r.res.Report.Steps, st)
+	return nil
+}
+
+// pass1Chunk does pass 1's work on one chunk.
+func (r *runner) pass1Chunk(c anndata.Chunk, bufs *bufCache, all, kept backend.ColStats, normalize bool) error {
+	b, res := r.b, r.res
+	m, err := b.Upload(c.CSR)
+	if err != nil {
+		return r.chunkErr(c, "uploading", err)
+	}
+	defer m.Free()
+	s, err := bufs.get(c.Rows)
+	if err != nil {
+		return err
+	}
+	if err := b.RowStats(m, backend.RowStats{Sum: s.rowSum, NNZ: s.rowNNZ}); err != nil {
+		return r.chunkErr(c, "row statistics", err)
+	}
+	if err := b.ColStats(m, nil, all); err != nil {
+		return r.chunkErr(c, "gene statistics", err)
+	}
+	tot := res.Obs.TotalCounts[c.Start : c.Start+c.Rows]
+	ngenes := res.Obs.NGenesByCounts[c.Start : c.Start+c.Rows]
+	if err := b.Read(tot, s.rowSum); err != nil {
+		return err
+	}
+	if err := b.Read(ngenes, s.rowNNZ); err != nil {
+		return err
+	}
+	for i, n := range ngenes {
+		k := r.p.keep(n)
+		res.Obs.Keep[c.Start+i] = k
+		s.hostMask[i] = 0
+		if k {
+			s.hostMask[i] = 1
+			res.Obs.NKept++
+		}
+		s.hostFactor[i] = normalizeFactor(tot[i], r.p.TargetSum)
+	}
+	if normalize {
+		if err := b.Write(s.mask, s.hostMask); err != nil {
+			return err
+		}
+		if err := b.Write(s.factor, s.hostFactor); err != nil {
+			return err
+		}
+		if err := b.ScaleRows(m, s.factor); err != nil {
+			return r.chunkErr(c, "normalize_total", err)
+		}
+		if err := b.Log1p(m); err != nil {
+			return r.chunkErr(c, "log1p", err)
+		}
+		if err := b.ColStats(m, s.mask, kept); err != nil {
+			return r.chunkErr(c, "gene statistics of kept cells", err)
+		}
+	}
+	return nil
+}
+
+// selectGenes runs cell_ranger's selection on the host.
+func (r *runner) selectGenes() error {
+	g := r.res.Genes
+	if g.N < 2 {
+		return fmt.Errorf("pipeline: highly_variable_genes needs at least 2 kept cells, have %d", g.N)
+	}
+	h, err := HighlyVariableCellRanger(g.Mean, g.Variance, r.p.NTopGenes)
+	if err != nil {
+		return err
+	}
+	r.res.HVG = h
+	r.res.HVGIndex = h.Selected()
+	for _, w := range h.Warnings {
+		r.warn("highly_variable_genes: %s", w)
+	}
+	return nil
+}
+
+// pass2 streams the raw store again and re-does filter, normalize_total and
+// log1p on the kept cells restricted to the selected genes (cheaper than
+// keeping every gene between the passes), and appends the result to the
+// output's X. For PCA it then scales the chunk's columns by 1/std on the
+// device (scale(zero_center=False)), adds the scaled chunk's column sums,
+// sums of squares and Z^T Z to float64 accumulators, and keeps the scaled
+// chunk in the cache for pass 3.
+func (r *runner) pass2() (err error) {
+	b, res := r.b, r.res
+	sw := startWatch()
+	nObs, nVar := r.outShape()
+	pca := r.until >= StepPCA
+
+	var newIndex, invStd backend.Buffer
+	defer func() {
+		for _, buf := range []backend.Buffer{newIndex, invStd, r.zStats.Sum, r.zStats.SumSq} {
+			if buf != nil {
+				buf.Free()
+			}
+		}
+		r.zStats = backend.ColStats{}
+	}()
+	if r.until >= StepHVG {
+		idx := make([]int32, r.nVar)
+		for j := range idx {
+			idx[j] = -1
+		}
+		for k, j := range res.HVGIndex {
+			idx[j] = int32(k)
+		}
+		if newIndex, err = b.Alloc(backend.Int32, r.nVar); err != nil {
+			return err
+		}
+		if err := b.Write(newIndex, idx); err != nil {
+			return err
+		}
+	}
+	if pca {
+		inv := make([]float64, nVar)
+		for j, s := range res.ScaleStd {
+			inv[j] = 1 / s
+		}
+		if invStd, err = allocF64(b, nVar); err != nil {
+			return err
+		}
+		if err := b.Write(invStd, inv); err != nil {
+			return err
+		}
+		if r.zStats.Sum, err = allocF64(b, nVar); err != nil {
+			return err
+		}
+		if r.zStats.SumSq, err = allocF64(b, nVar); err != nil {
+			return err
+		}
+		budget := r.opt.CacheBudget
+		if budget <= 0 {
+			budget = memAvailable() / 2
+			if budget == 0 {
+				budget = 4 << 30 // no /proc/meminfo: a guess
+			}
+		}
+		r.cache = newMatrixCache(budget, r.opt.TempDir)
+		buf, err := allocF64(b, nVar*nVar)
+		if err != nil {
+			return fmt.Errorf("pipeline: allocating the %d x %d Gram matrix: %w", nVar, nVar, err)
+		}
+		r.gram = backend.Dense{Rows: nVar, Cols: nVar, Data: buf}
+	}
+	bufs := &bufCache{b: b}
+	defer bufs.free()
+
+	total := chunkCount(r.nObs, r.opt.chunkRows())
+	start := time.Now()
+	chunks := r.stream()
+	defer chunks.Close()
+	next, done, rowsOut := 0, 0, 0
+	var nnzOut int64
+	for chunks.Next() {
+		c := chunks.Chunk()
+		if err := r.checkChunk(c, next); err != nil {
+			return err
+		}
+		rows, nnz, err := r.pass2Chunk(c, bufs, newIndex, invStd, nVar)
+		if err != nil {
+			return err
+		}
+		next += c.Rows
+		done++
+		rowsOut += rows
+		nnzOut += nnz
+		r.progress(pass2Name, done, total, next, start)
+		if err := r.canceled(pass2Name); err != nil {
+			return err
+		}
+	}
+	if err := chunks.Err(); err != nil {
+		return fmt.Errorf("pipeline: %s: %w", pass2Name, err)
+	}
+	if next != r.nObs || rowsOut != nObs {
+		return fmt.Errorf("pipeline: %s: read %d of %d rows of %s and made %d of %d output rows (did the store change since pass 1?)", pass2Name, next, r.nObs, r.in.path(), rowsOut, nObs)
+	}
+	res.Report.NNZOut = nnzOut
+	if pca {
+		res.Report.CacheBytes = r.cache.bytes
+		res.Report.CacheDisk = r.cache.OnDisk()
+		sum, sumSq := make([]float64, nVar), make([]float64, nVar)
+		if err := b.Read(sum, r.zStats.Sum); err != nil {
+			return err
+		}
+		if err := b.Read(sumSq, r.zStats.SumSq); err != nil {
+			return err
+		}
+		z := NewGeneStats(sum, sumSq, rowsOut)
+		r.z = &z
+	}
+	covers := "write X"
+	switch {
+	case pca:
+		covers = "filter, normalize_total, log1p, HVG subset, scale, Z^T Z"
+		if r.w != nil {
+			covers += ", write X"
+		}
+	case r.until >= StepHVG:
+		covers = "filter, normalize_total, log1p, HVG subset, write X"
+	case r.until >= StepNormalize:
+		covers = "filter, normalize_total, log1p, write X"
+	case r.until >= StepFilter:
+		covers = "filter, write X"
+	}
+	st := sw.step("pass 2", covers)
+	st.Rows, st.NNZ = rowsOut, nnzOut
+	res.Report.Steps = append(res.Report.Steps, st)
+	return nil
+}
+
+// pass2Chunk does pass 2's work on one chunk and returns the rows and
+// values it output.
+func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd backend.Buffer, nVar int) (int, int64, error) {
+	b := r.b
+	if r.until < StepFilter {
+		// X stays the raw counts (the writer copies them).
+		if err := r.w.AppendX(c.CSR); err != nil {
+			return 0, 0, r.chunkErr(c, "writing X", err)
+		}
+		return c.Rows, c.NNZ(), nil
+	}
+	m, err := r.transform(c.Start, c.CSR, bufs, newIndex, nVar)
+	if err != nil {
+		return 0, 0, r.chunkErr(c, pass2Name, err)
+	}
+	defer m.Free()
+	if m.Rows == 0 {
+		return 0, 0, nil
+	}
+	if r.w != nil {
+		h, err := b.Download(m)
+		if err != nil {
+			return 0, 0, r.chunkErr(c, "downloading", err)
+		}
+		// AppendX copies the values before it returns, so the in-place
+		// scaling below cannot reach the store (the CPU backend's Download
+		// shares memory with m).
+		if err := r.w.AppendX(h); err != nil {
+			return 0, 0, r.chunkErr(c, "writing X", err)
+		}
+	}
+	if r.until >= StepPCA {
+		if err := b.ScaleCols(m, invStd); err != nil {
+			return 0, 0, r.chunkErr(c, "scale", err)
+		}
+		if err := b.ColStats(m, nil, r.zStats); err != nil {
+			return 0, 0, r.chunkErr(c, "statistics of the scaled genes", err)
+		}
+		if err := b.GramAccumulate(m, r.gram); err != nil {
+			return 0, 0, r.chunkErr(c, "Gram matrix", err)
+		}
+		h, err := b.Download(m)
+		if err != nil {
+			return 0, 0, r.chunkErr(c, "downloading", err)
+		}
+		if err := r.cache.Append(h); err != nil {
+			return 0, 0, err
+		}
+	}
+	return m.Rows, m.NNZ, nil
+}
+
+// transform filters, subsets, normalizes and log1p's a raw chunk starting at
+// input row start, as far as r.until asks, and returns the device matrix.
+func (r *runner) transform(start int, raw *sparse.CSR, bufs *bufCache, newIndex backend.Buffer, nVar int) (out backend.CSR, err error) {
+	b, res := r.b, r.res
+	s, err := bufs.get(raw.Rows)
+	if err != nil {
+		return backend.CSR{}, err
+	}
+	kept := 0
+	for i := range raw.Rows {
+		s.hostMask[i] = 0
+		if res.Obs.Keep[start+i] {
+			s.hostMask[i] = 1
+			// The factors of the kept rows are gathered at the front.
+			s.hostFactor[kept] = normalizeFactor(res.Obs.TotalCounts[start+i], r.p.TargetSum)
+			kept++
+		}
+	}
+	m, err := b.Upload(raw)
+	if err != nil {
+		return backend.CSR{}, err
+	}
+	// cur is the latest matrix; the ones before it are freed as it
+	// replaces them, it is freed itself on error.
+	cur := m
+	defer func() {
+		if err != nil {
+			cur.Free()
+		}
+		if cur != m {
+			m.Free()
+		}
+	}()
+	replace := func(next backend.CSR) {
+		if cur != m {
+			cur.Free()
+		}
+		cur = next
+	}
+	// Subset the genes first: it leaves a fraction of the values for
+	// SelectRows to copy. A chunk whose cells are all kept skips SelectRows.
+	if newIndex != nil {
+		next, err := b.SelectCols(cur, newIndex, nVar)
+		if err != nil {
+			return backend.CSR{}, err
+		}
+		replace(next)
+	}
+	if kept < raw.Rows {
+		if err := b.Write(s.mask, s.hostMask); err != nil {
+			return backend.CSR{}, err
+		}
+		next, err := b.SelectRows(cur, s.mask)
+		if err != nil {
+			return backend.CSR{}, err
+		}
+		replace(next)
+		if cur.Rows != kept {
+			return backend.CSR{}, fmt.Errorf("SelectRows kept %d rows, want %d", cur.Rows, kept)
+		}
+	}
+	if r.until >= StepNormalize && kept > 0 {
+		f, err := bufs.kept.get(kept)
+		if err != nil {
+			return backend.CSR{}, err
+		}
+		if err := b.Write(f, s.hostFactor[:kept]); err != nil {
+			return backend.CSR{}, err
+		}
+		if err := b.ScaleRows(cur, f); err != nil {
+			return backend.CSR{}, err
+		}
+		if err := b.Log1p(cur); err != nil {
+			return backend.CSR{}, err
+		}
+	}
+	return cur, nil
+}
+
+// pca finds the leading eigenpairs of the scaled data's covariance and
+// projects the cached scaled matrix onto them (pass 3).
+func (r *runner) pca() error {
+	b, res := r.b, r.res
+	sw := startWatch()
+	p := len(res.HVGIndex)
+	n := res.Obs.NKept
+	k, msg := clampComps(r.p.NComps, n, p)
+	if msg != "" {
+		r.warn("pca: %s", msg)
+	}
+	if k < 1 {
+		return fmt.Errorf("pipeline: PCA of %d cells x %d genes has no component", n, p)
+	}
+	res.Report.NComps = k
+	z := r.z
+
+	// C = Z^T Z/(n-1) - n/(n-1) mu_z mu_z^T, in place on the device.
+	mu, err := allocF64(b, p)
+	if err != nil {
+		return err
+	}
+	defer mu.Free()
+	if err := b.Write(mu, z.Mean); err != nil {
+		return err
+	}
+	M := backend.Dense{Rows: p, Cols: 1, Data: mu}
+	alpha, beta := covarianceUpdate(n)
+	if err := b.Gemm(false, true, alpha, M, M, beta, r.gram); err != nil {
+		return fmt.Errorf("pipeline: centring the covariance: %w", err)
+	}
+	vals, vecs, err := b.EigSymTop(r.gram, k)
+	if err != nil {
+		return fmt.Errorf("pipeline: eigenvectors of the %d x %d covariance: %w", p, p, err)
+	}
+	defer vecs.Data.Free()
+	r.gram.Data.Free()
+	r.gram = backend.Dense{}
+	v := make([]float64, p*k)
+	if err := b.Read(v, vecs.Data); err != nil {
+		return err
+	}
+	total := totalVariance(z.Variance)
+	pr := &PCAResult{NComps: k, Variance: vals, VarianceRatio: make([]float64, k), TotalVariance: total, Loadings: v}
+	for c, e := range vals {
+		pr.VarianceRatio[c] = e / total
+	}
+	res.Report.Steps = append(res.Report.Steps, sw.step("pca eigen", "covariance Z^T Z/(n-1) - n/(n-1) mu mu^T, top eigenpairs"))
+
+	// Pass 3: X_pca = Z V - 1 (mu_z^T V).
+	sw = startWatch()
+	off := scoreOffset(z.Mean, v, p, k)
+	pr.Scores = make([]float32, n*k)
+	out := sizedBuf{b: b, kind: backend.Float64}
+	defer out.free()
+	var host []float64
+	row, done := 0, 0
+	nChunks := len(r.cache.mem) + r.cache.disk
+	start := time.Now()
+	err = r.cache.Each(func(h *sparse.CSR) error {
+		m, err := b.Upload(h)
+		if err != nil {
+			return err
+		}
+		defer m.Free()
+		scores, err := out.get(h.Rows * k)
+		if err != nil {
+			return err
+		}
+		host = grow(host, h.Rows*k)
+		if err := b.SpMM(m, vecs, backend.Dense{Rows: h.Rows, Cols: k, Data: scores}); err != nil {
+			return fmt.Errorf("pipeline: %s, rows %d-%d of the kept cells: %w", pass3Name, row, row+h.Rows, err)
+		}
+		if err := b.Read(host, scores); err != nil {
+			return err
+		}
+		dst := pr.Scores[row*k : (row+h.Rows)*k]
+		for i := range h.Rows {
+			for c := range k {
+				dst[i*k+c] = float32(host[i*k+c] - off[c])
+			}
+		}
+		row += h.Rows
+		done++
+		r.progress(pass3Name, done, nChunks, row, start)
+		return r.canceled(pass3Name)
+	})
+	if err != nil {
+		return err
+	}
+	if row != n {
+		return fmt.Errorf("pipeline: %s: the cache held %d rows, want %d", pass3Name, row, n)
+	}
+	flipSigns(pr.Scores, n, pr.Loadings, p, k)
+	res.PCA = pr
+	st := sw.step("pass 3", "X_pca = Z V - 1 (mu_z^T V)")
+	st.Rows = n
+	res.Report.Steps = append(res.Report.Steps, st)
+	return nil
+}

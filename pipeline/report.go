@@ -1,0 +1,156 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Report describes a run: what went in and out, and where the time went.
+// It marshals to the JSON of `scbench run --report`.
+type Report struct {
+	Backend    string     `json:"backend"`
+	Device     string     `json:"device"`
+	Threads    int        `json:"threads,omitempty"`
+	Input      string     `json:"input"`
+	Output     string     `json:"output,omitempty"`
+	Params     Params     `json:"params"`
+	Until      string     `json:"until"`
+	ChunkRows  int        `json:"chunk_rows"`
+	CellsIn    int        `json:"cells_in"`
+	GenesIn    int        `json:"genes_in"`
+	NNZIn      int64      `json:"nnz_in"`
+	CellsOut   int        `json:"cells_out"`
+	GenesOut   int        `json:"genes_out"`
+	NNZOut     int64      `json:"nnz_out"`
+	NComps     int        `json:"n_comps,omitempty"`
+	BytesRead  int64      `json:"bytes_read"` // compressed bytes of X read from the store, all passes
+	PeakRSS    int64      `json:"peak_rss_bytes"`
+	CacheBytes int64      `json:"cache_bytes,omitempty"` // the HVG-subset matrix kept between passes 2 and 3
+	CacheDisk  bool       `json:"cache_on_disk,omitempty"`
+	Seconds    float64    `json:"seconds"` // wall time of the whole run
+	Steps      []StepTime `json:"steps"`
+	Warnings   []string   `json:"warnings,omitempty"`
+}
+
+// StepTime is the time of one step of the run. Passes over the data fuse
+// several of the notebook's steps; Covers names them.
+type StepTime struct {
+	Name       string  `json:"name"`
+	Covers     string  `json:"covers,omitempty"`
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds"` // user + system time of the process
+	Rows       int     `json:"rows,omitempty"`
+	NNZ        int64   `json:"nnz,omitempty"`
+}
+
+// stopwatch measures wall and CPU time of a step.
+type stopwatch struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func startWatch() stopwatch { return stopwatch{time.Now(), cpuTime()} }
+
+func (s stopwatch) step(name, covers string) StepTime {
+	return StepTime{
+		Name:       name,
+		Covers:     covers,
+		Seconds:    time.Since(s.wall).Seconds(),
+		CPUSeconds: (cpuTime() - s.cpu).Seconds(),
+	}
+}
+
+// cpuTime returns the user plus system time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// PeakRSS returns the process's peak resident memory in bytes (VmHWM in
+// /proc/self/status), or 0 where that is not available.
+func PeakRSS() int64 { return procStatus("VmHWM:") }
+
+// procStatus returns a "kB" field of /proc/self/status in bytes.
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	return kBField(b, field)
+}
+
+// kBField finds "field  1234 kB" in a /proc file and returns bytes.
+func kBField(b []byte, field string) int64 {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, field) {
+			continue
+		}
+		f := strings.Fields(line[len(field):])
+		if len(f) == 0 {
+			return 0
+		}
+		v, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0
+		}
+		return v * 1024
+	}
+	return 0
+}
+
+// memAvailable returns MemAvailable from /proc/meminfo in bytes, 0 when
+// unknown.
+func memAvailable() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	return kBField(b, "MemAvailable:")
+}
+
+// WriteTable prints the per-step times like a notebook's %%time cells: one
+// row per step with CPU and wall seconds, then the total and the sizes.
+func (r *Report) WriteTable(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "%-28s %10s %10s  %s\n", "step", "wall s", "cpu s", "covers")
+	var wall, cpu float64
+	for _, s := range r.Steps {
+		fmt.Fprintf(bw, "%-28s %10.3f %10.3f  %s\n", s.Name, s.Seconds, s.CPUSeconds, s.Covers)
+		wall += s.Seconds
+		cpu += s.CPUSeconds
+	}
+	fmt.Fprintf(bw, "%-28s %10.3f %10.3f\n", "total (steps)", wall, cpu)
+	fmt.Fprintf(bw, "cells %d -> %d, genes %d -> %d, nnz %d -> %d, %s read, peak memory %s, backend %s (%s)\n",
+		r.CellsIn, r.CellsOut, r.GenesIn, r.GenesOut, r.NNZIn, r.NNZOut,
+		FormatBytes(r.BytesRead), FormatBytes(r.PeakRSS), r.Backend, r.Device)
+	for _, m := range r.Warnings {
+		fmt.Fprintf(bw, "warning: %s\n", m)
+	}
+	return bw.Flush()
+}
+
+// FormatBytes renders a byte count with a binary unit (e.g. "1.5 GiB").
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
