@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/scbench/scbench/anndata"
+	"github.com/scbench/scbench/anndata/zarr"
+	"github.com/scbench/scbench/synth"
+)
+
+// BenchmarkReadX streams X of a generated store in 20,000-row chunks and
+// reports decompressed MB/s of data and indices (8 bytes per non-zero).
+// Run with -cpu 1,2 for single-core and all-core rates. SCBENCH_READ_CELLS
+// sets the store's size (default 50,000 cells); the stores are generated
+// once per run into a temporary folder.
+func BenchmarkReadX(b *testing.B) {
+	cells := 50_000
+	if s := os.Getenv("SCBENCH_READ_CELLS"); s != "" {
+		if _, err := fmt.Sscan(s, &cells); err != nil {
+			b.Fatalf("SCBENCH_READ_CELLS=%q: %v", s, err)
+		}
+	}
+	dir := b.TempDir()
+	for _, c := range []struct {
+		name string
+		comp zarr.Compressor
+	}{
+		{"blosc-lz4", zarr.Compressor{ID: "blosc", CName: "lz4", CLevel: 5, Shuffle: 1}},
+		{"blosc-zstd", zarr.Compressor{ID: "blosc", CName: "zstd", CLevel: 3, Shuffle: 1}},
+	} {
+		path := filepath.Join(dir, c.name+".zarr")
+		p := synth.DefaultParams()
+		p.Cells = cells
+		p.Write = &anndata.WriteOptions{Compressor: &c.comp}
+		st, err := synth.Generate(context.Background(), path, p, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(st.NNZ * 8)
+			for b.Loop() {
+				readAll(b, path)
+			}
+		})
+	}
+}
+
+func readAll(b *testing.B, path string) {
+	f, err := anndata.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := f.RowChunks(context.Background(), anndata.StreamOptions{Rows: 20_000})
+	defer r.Close()
+	var nnz int64
+	for r.Next() {
+		nnz += r.Chunk().NNZ()
+	}
+	if err := r.Err(); err != nil {
+		b.Fatal(err)
+	}
+	if nnz != f.NNZ {
+		b.Fatalf("read %d non-zeros, store has %d", nnz, f.NNZ)
+	}
+}

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scbench/scbench/anndata"
+	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/backend/cpu"
+	"github.com/scbench/scbench/pipeline"
+	"github.com/scbench/scbench/synth"
+)
+
+const runDescription = `Runs the preprocessing of the rapids-singlecell notebook "out-of-core 1.3M
+cells with Dask" on an AnnData zarr store, out of core, with scanpy 1.9.6's
+semantics:
+
+  calculate_qc_metrics(percent_top=None, log1p=True)
+  keep cells with --min-genes <= n_genes_by_counts <= --max-genes
+  normalize_total(--target-sum); log1p
+  highly_variable_genes(flavor="cell_ranger", --n-top-genes); subset
+  scale(zero_center=False)
+  pca(--n-comps)
+
+The store is streamed in chunks of --chunk-rows cells, three times: pass 1
+computes the QC columns and the gene statistics, pass 2 re-reads it to make
+the filtered, normalized matrix of the highly variable genes and its Gram
+matrix, and pass 3 projects that matrix onto the principal components.
+
+The output store (--out) holds the kept cells and the highly variable genes.
+X is the normalized, log1p'd matrix (sparse; the scaled data is
+X / var["std"]); obs and var carry scanpy's QC and HVG columns; obsm["X_pca"],
+varm["PCs"] and uns["pca"] hold the PCA. Open it with
+anndata.read_zarr(path) in Python.
+
+Without --input, about 20,000 cells of synthetic data are generated into a
+temporary folder first (see 'scbench generate').
+
+Per-step times (wall and CPU, like a notebook's %%time) go to stderr at the
+end, and progress while the passes run.
+
+Examples:
+
+  scbench run                                           # on generated data
+  scbench run --input brain.zarr --out brain.pp.zarr --report report.json
+  scbench run --input big.zarr --until hvg              # stop after HVG selection
+  scbench run --input brain10k.zarr --min-genes 20 --n-top-genes 300 --n-comps 50`
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "[flags]", runDescription, stderr)
+	def := pipeline.DefaultParams()
+	var (
+		input     = fs.String("input", "", "AnnData zarr `store` to read (raw counts, cells x genes); none: generate synthetic data")
+		out       = fs.String("out", "", "output `store` (default <input>.scbench.zarr, or scbench-out.zarr for generated data); \"-\" writes nothing")
+		bk        = fs.String("backend", "cpu", "compute `backend`: cpu (cuda and opencl are not available yet)")
+		threads   = fs.Int("threads", 0, "worker goroutines of the backend and the reader (0: all cores)")
+		chunkRows = fs.Int("chunk-rows", 20000, "cells per chunk streamed from the store")
+		minGenes  = fs.Int("min-genes", def.MinGenes, "keep cells with at least this many genes (n_genes_by_counts)")
+		maxGenes  = fs.Int("max-genes", def.MaxGenes, "keep cells with at most this many genes")
+		targetSum = fs.Float64("target-sum", def.TargetSum, "normalize_total: counts per cell after normalization")
+		nTop      = fs.Int("n-top-genes", def.NTopGenes, "highly_variable_genes: number of genes to select (flavor cell_ranger)")
+		nComps    = fs.Int("n-comps", def.NComps, "pca: number of principal components")
+		until     = fs.String("until", "pca", "stop after this `step` and write what exists: qc, filter, normalize, hvg, scale or pca")
+		report    = fs.String("report", "", "write a JSON report (per-step seconds, device, sizes, bytes read, peak memory) to this `file`")
+		cacheMem  = fs.String("cache-mem", "", "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB (default: half the available memory; beyond it a temporary file)")
+		tmpDir    = fs.String("tmp", "", "`folder` for temporary files: generated input, the on-disk cache (default $TMPDIR)")
+		synCells  = fs.Int("synth-cells", 20000, "cells to generate when there is no --input")
+		quiet     = fs.Bool("quiet", false, "no progress or timing table on stderr")
+	)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, "unexpected argument %q (the input is given with --input)", fs.Arg(0))
+	}
+	p := pipeline.Params{MinGenes: *minGenes, MaxGenes: *maxGenes, TargetSum: *targetSum, NTopGenes: *nTop, NComps: *nComps}
+	if err := p.Validate(); err != nil {
+		return usageError(fs, "%v", err)
+	}
+	step, err := pipeline.ParseStep(*until)
+	if err != nil {
+		return usageError(fs, "--until: %v", err)
+	}
+	if *chunkRows < 1 {
+		return usageError(fs, "--chunk-rows %d: need at least 1", *chunkRows)
+	}
+	var budget int64
+	if *cacheMem != "" {
+		if budget, err = parseSize(*cacheMem); err != nil {
+			return usageError(fs, "--cache-mem: %v", err)
+		}
+	}
+	b, err := newBackend(*bk, *threads)
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	defer b.Close()
+
+	// The input: a store, or generated data in a temporary folder.
+	inPath := *input
+	if inPath == "" {
+		dir, err := os.MkdirTemp(*tmpDir, "scbench-run-*")
+		if err != nil {
+			return fmt.Errorf("making a temporary folder for generated data: %w (set --tmp)", err)
+		}
+		defer os.RemoveAll(dir)
+		inPath = filepath.Join(dir, "synthetic.zarr")
+		sp := synth.DefaultParams()
+		sp.Cells = *synCells
+		if *threads > 0 {
+			sp.Workers = *threads
+		}
+		fmt.Fprintf(stderr, "no --input: generating %d synthetic cells x %d genes into %s (removed afterwards)\n", sp.Cells, sp.Genes, inPath)
+		var onGen func(done, total int)
+		if !*quiet {
+			gp := newProgress(stderr, "generate", "cells")
+			onGen = func(done, total int) { gp.update(int64(done), int64(total)) }
+		}
+		if _, err := synth.Generate(ctx, inPath, sp, onGen); err != nil {
+			return fmt.Errorf("generating synthetic data: %w", err)
+		}
+	}
+	outPath, err := outputPath(*out, *input)
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+
+	in, err := anndata.Open(inPath)
+	if err != nil {
+		return fmt.Errorf("opening --input %s: %w (it must be an AnnData zarr store with X as a csr_matrix or dense array; 'scbench convert' makes one from 10x files, 'scbench info' describes one)", inPath, err)
+	}
+
+	pr := newProgressPrinter(stderr, *quiet)
+	opt := pipeline.Options{
+		Until:       step,
+		ChunkRows:   *chunkRows,
+		CacheBudget: budget,
+		TempDir:     *tmpDir,
+		ReadWorkers: *threads,
+		OnProgress:  pr.update,
+	}
+	res, runErr := pipeline.Run(ctx, b, in, outPath, p, opt)
+	pr.finish()
+	if res != nil {
+		rep := &res.Report
+		if *input == "" {
+			rep.Input = "(generated) " + rep.Input
+		}
+		if !*quiet {
+			fmt.Fprintln(stderr)
+			if err := rep.WriteTable(stderr); err != nil {
+				return err
+			}
+		}
+		if *report != "" {
+			if err := writeReport(*report, rep); err != nil {
+				if runErr == nil {
+					runErr = err
+				}
+			}
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if outPath != "" {
+		fmt.Fprintf(stdout, "wrote %s: %d cells x %d genes (until %s)\n", outPath, res.Report.CellsOut, res.Report.GenesOut, step)
+	} else {
+		fmt.Fprintf(stdout, "done (nothing written): %d cells x %d genes (until %s)\n", res.Report.CellsOut, res.Report.GenesOut, step)
+	}
+	return nil
+}
+
+// newBackend returns the named backend.
+func newBackend(name string, threads int) (backend.Backend, error) {
+	switch name {
+	case "cpu":
+		return cpu.New(threads), nil
+	case "cuda", "opencl", "vulkan":
+		return nil, fmt.Errorf("--backend %s: not available yet (this build has the cpu backend only; 'scbench devices' lists what is available)", name)
+	}
+	return nil, fmt.Errorf("--backend %q: unknown backend (want cpu)", name)
+}
+
+// outputPath returns where to write: the flag's value, or a default beside
+// the input. It refuses the input itself and paths that hold something
+// other than a zarr store.
+func outputPath(out, input string) (string, error) {
+	switch {
+	case out == "-":
+		return "", nil
+	case out == "" && input == "":
+		out = "scbench-out.zarr"
+	case out == "":
+		out = strings.TrimSuffix(filepath.Clean(input), ".zarr") + ".scbench.zarr"
+	}
+	if input != "" && samePath(out, input) {
+		return "", fmt.Errorf("--out %s is the input store: choose another path", out)
+	}
+	if st, err := os.Stat(out); err == nil {
+		if !st.IsDir() || !isZarr(out) {
+			return "", fmt.Errorf("--out %s exists and is not a zarr store: remove it or choose another path", out)
+		}
+	}
+	return out, nil
+}
+
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 != nil || err2 != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	if aa == bb {
+		return true
+	}
+	sa, err1 := os.Stat(aa)
+	sb, err2 := os.Stat(bb)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+func isZarr(dir string) bool {
+	for _, f := range []string{".zgroup", "zarr.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// parseSize parses a byte count with an optional unit: 512MiB, 8GiB, 2GB, 1e9.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40}, {"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}}
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a size (e.g. 512MiB, 8GiB)", s)
+	}
+	return int64(v * mult), nil
+}
+
+func writeReport(path string, rep *pipeline.Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing --report: %w", err)
+	}
+	return nil
+}
+
+// progressPrinter shows how far each pass has got: on a terminal one line
+// rewritten in place, elsewhere a line every few seconds and at the end of
+// each pass.
+type progressPrinter struct {
+	w     io.Writer
+	off   bool
+	tty   bool
+	last  time.Time
+	open  bool // a \r line is showing
+	every time.Duration
+}
+
+func newProgressPrinter(w io.Writer, quiet bool) *progressPrinter {
+	p := &progressPrinter{w: w, off: quiet, every: 5 * time.Second}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty, p.every = true, 200*time.Millisecond
+		}
+	}
+	return p
+}
+
+func (p *progressPrinter) update(pr pipeline.Progress) {
+	if p.off {
+		return
+	}
+	end := pr.Done == pr.Total
+	if !end && time.Since(p.last) < p.every {
+		return
+	}
+	p.last = time.Now()
+	rate := 0.0
+	if s := pr.Elapsed.Seconds(); s > 0 {
+		rate = float64(pr.Rows) / s
+	}
+	line := fmt.Sprintf("%s: %d/%d chunks, %d cells, %.0f cells/s, %.1f s", pr.Pass, pr.Done, pr.Total, pr.Rows, rate, pr.Elapsed.Seconds())
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.open = !end
+		if end {
+			fmt.Fprintln(p.w)
+		}
+		return
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *progressPrinter) finish() {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+}

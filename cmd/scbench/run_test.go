@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scbench/scbench/internal/shareddata"
+	"github.com/scbench/scbench/pipeline"
+)
+
+// TestRunBrain10k runs the command on the shared brain10k store with the
+// reference's parameters, checks the report and opens the output with
+// Python's anndata.
+func TestRunBrain10k(t *testing.T) {
+	in := shareddata.Path(t, "data/brain10k/brain10k.zarr")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.zarr")
+	rep := filepath.Join(dir, "report.json")
+	var stdout, stderr bytes.Buffer
+	code := dispatch(context.Background(), []string{"run", "--input", in, "--out", out, "--report", rep,
+		"--min-genes", "20", "--n-top-genes", "300", "--n-comps", "50", "--chunk-rows", "3333"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"pass 1", "pass 2", "pass 3", "wall s", "peak memory"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	var r pipeline.Report
+	b, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.CellsIn != 10000 || r.CellsOut != 9889 || r.GenesIn != 1000 || r.GenesOut != 300 || r.NComps != 50 {
+		t.Errorf("report: cells %d -> %d, genes %d -> %d, %d comps; want 10000 -> 9889, 1000 -> 300, 50",
+			r.CellsIn, r.CellsOut, r.GenesIn, r.GenesOut, r.NComps)
+	}
+	if r.Backend != "cpu" || r.BytesRead <= 0 || r.PeakRSS <= 0 || r.NNZIn != 691914 || len(r.Steps) < 4 {
+		t.Errorf("report: %+v", r)
+	}
+
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		t.Skip("SKIP: /usr/bin/python3 not found")
+	}
+	script := `
+import sys, anndata
+a = anndata.read_zarr(sys.argv[1])
+assert a.shape == (9889, 300), a.shape
+assert a.obsm["X_pca"].shape == (9889, 50)
+assert a.varm["PCs"].shape == (300, 50)
+assert set(["highly_variable", "means", "dispersions", "dispersions_norm", "mean", "std", "n_cells_by_counts"]) <= set(a.var.columns)
+assert set(["n_genes_by_counts", "total_counts"]) <= set(a.obs.columns)
+assert len(a.uns["pca"]["variance_ratio"]) == 50
+print("ok")
+`
+	cmd := exec.Command(py, "-I", "-c", script, out)
+	cmd.Dir = dir
+	o, err := cmd.CombinedOutput()
+	if err != nil && strings.Contains(string(o), "No module named 'anndata'") {
+		t.Skip("SKIP: python3 cannot import anndata (apt-get install python3-anndata)")
+	}
+	if err != nil || !strings.Contains(string(o), "ok") {
+		t.Errorf("python anndata on %s: %v\n%s", out, err, o)
+	}
+}
+
+func TestRunRefusals(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "in.zarr")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, ".zgroup"), []byte(`{"zarr_format": 2}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notStore := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notStore, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "--input", store, "--out", store}, 2, "is the input store"},
+		{[]string{"run", "--input", store, "--out", notStore}, 2, "is not a zarr store"},
+		{[]string{"run", "--backend", "cuda"}, 2, "not available yet"},
+		{[]string{"run", "--backend", "tpu"}, 2, "unknown backend"},
+		{[]string{"run", "--until", "umap"}, 2, "unknown step"},
+		{[]string{"run", "--min-genes", "300", "--max-genes", "100"}, 2, "max_genes"},
+		{[]string{"run", "--cache-mem", "lots"}, 2, "not a size"},
+		{[]string{"run", "--input", filepath.Join(dir, "missing.zarr"), "--out", "-"}, 1, "missing.zarr"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := dispatch(context.Background(), c.args, &stdout, &stderr)
+		if code != c.code || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr.String(), c.code, c.want)
+		}
+	}
+}
+
+func TestRunGenerated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SKIP: generates data")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "gen.zarr")
+	var stdout, stderr bytes.Buffer
+	code := dispatch(context.Background(), []string{"run", "--synth-cells", "1500", "--tmp", dir, "--out", out,
+		"--n-top-genes", "500", "--n-comps", "20", "--quiet"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "no --input: generating 1500") {
+		t.Errorf("stderr does not say data was generated: %q", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, ".zgroup")); err != nil {
+		t.Errorf("no output store: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "scbench-run-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary input left behind: %v", left)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"512MiB": 512 << 20, "8GiB": 8 << 30, "2GB": 2e9, "1e9": 1e9, "3 g": 3 << 30} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := parseSize("-1"); err == nil {
+		t.Error("parseSize(-1) succeeded")
+	}
+}
