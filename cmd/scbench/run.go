@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		tmpDir    = fs.String("tmp", "", "`folder` for temporary files: generated input, the on-disk cache (default $TMPDIR)")
 		synCells  = fs.Int("synth-cells", 20000, "cells to generate when there is no --input")
 		quiet     = fs.Bool("quiet", false, "no progress or timing table on stderr")
+		cpuProf   = fs.String("cpuprofile", "", "write a Go CPU profile of the run to this `file` (for 'go tool pprof')")
 	)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -145,6 +147,17 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		TempDir:     *tmpDir,
 		ReadWorkers: *threads,
 		OnProgress:  pr.update,
+	}
+	if *cpuProf != "" {
+		pf, err := os.Create(*cpuProf)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, runErr := pipeline.Run(ctx, b, in, outPath, p, opt)
 	pr.finish()
