@@ -42,6 +42,7 @@ func TestAccuracyAgainstScanpy(t *testing.T) {
 			checkHVG(t, ds, res)
 			checkScale(t, ds, res, f)
 			checkPCA(t, ds, res, nPCs)
+			checkGraph(t, ds, res, nPCs)
 			t.Logf("%s: %d -> %d cells, %d -> %d genes, %.2f s", ds, res.Report.CellsIn, res.Report.CellsOut, res.Report.GenesIn, res.Report.GenesOut, res.Report.Seconds)
 		})
 	}

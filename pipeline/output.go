@@ -84,6 +84,9 @@ func (r *runner) writeAnnotations() error {
 		setColumn(varOut, "mean", res.ScaleMean)
 		setColumn(varOut, "std", res.ScaleStd)
 	}
+	if g := res.Graph; g != nil && g.Leiden != nil {
+		setColumn(obsOut, "leiden", &anndata.Categorical{Codes: g.Leiden, Categories: leidenNames(g.LeidenInfo.Clusters)})
+	}
 	if err := r.w.SetObs(obsOut); err != nil {
 		return fmt.Errorf("pipeline: writing obs: %w", err)
 	}
@@ -103,6 +106,9 @@ func (r *runner) writeAnnotations() error {
 			"variance_ratio": pr.VarianceRatio,
 			"params":         map[string]any{"zero_center": true, "use_highly_variable": true},
 		}
+	}
+	if err := r.writeGraph(uns); err != nil {
+		return err
 	}
 	if err := r.w.SetUns(uns); err != nil {
 		return fmt.Errorf("pipeline: writing uns: %w", err)

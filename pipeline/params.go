@@ -14,11 +14,20 @@ type Params struct {
 	TargetSum float64 `json:"target_sum"`  // normalize_total(target_sum) (default 10,000)
 	NTopGenes int     `json:"n_top_genes"` // highly_variable_genes(n_top_genes, flavor="cell_ranger") (default 5,000)
 	NComps    int     `json:"n_comps"`     // pca(n_comps) (default 100)
+
+	NNeighbors  int     `json:"n_neighbors"`  // neighbors(n_neighbors) (default 15)
+	NPCs        int     `json:"n_pcs"`        // neighbors(n_pcs): PCs the kNN search uses (default 50)
+	KNN         string  `json:"knn"`          // "ivfflat" (the notebook's cuVS IVF-Flat, default) or "exact"
+	NLists      int     `json:"n_lists"`      // IVF-Flat lists; 0: 2 * next power of two of sqrt(n), as rapids-singlecell
+	NProbes     int     `json:"n_probes"`     // IVF-Flat lists probed per query; 0: 20, as rapids-singlecell
+	Resolution  float64 `json:"resolution"`   // leiden(resolution) (default 1)
+	RandomState uint64  `json:"random_state"` // seed of IVF-Flat training, UMAP and Leiden (scanpy's random_state, default 0)
 }
 
 // DefaultParams returns the notebook's parameters.
 func DefaultParams() Params {
-	return Params{MinGenes: 200, MaxGenes: 10000, TargetSum: 1e4, NTopGenes: 5000, NComps: 100}
+	return Params{MinGenes: 200, MaxGenes: 10000, TargetSum: 1e4, NTopGenes: 5000, NComps: 100,
+		NNeighbors: 15, NPCs: 50, KNN: "ivfflat", Resolution: 1}
 }
 
 // Validate reports parameters that scanpy would reject or that make the
@@ -40,6 +49,21 @@ func (p Params) Validate() error {
 	if p.NComps < 1 {
 		bad = append(bad, fmt.Sprintf("n_comps %d is not positive", p.NComps))
 	}
+	if p.NNeighbors < 2 {
+		bad = append(bad, fmt.Sprintf("n_neighbors %d is below 2", p.NNeighbors))
+	}
+	if p.NPCs < 1 || p.NPCs > p.NComps {
+		bad = append(bad, fmt.Sprintf("n_pcs %d is not in [1, n_comps %d]", p.NPCs, p.NComps))
+	}
+	if p.KNN != "ivfflat" && p.KNN != "exact" {
+		bad = append(bad, fmt.Sprintf("knn %q is neither ivfflat nor exact", p.KNN))
+	}
+	if p.NLists < 0 || p.NProbes < 0 {
+		bad = append(bad, fmt.Sprintf("n_lists %d and n_probes %d must not be negative", p.NLists, p.NProbes))
+	}
+	if !(p.Resolution >= 0) {
+		bad = append(bad, fmt.Sprintf("resolution %g is negative", p.Resolution))
+	}
 	if bad != nil {
 		return fmt.Errorf("pipeline: bad parameters: %s", strings.Join(bad, "; "))
 	}
@@ -56,25 +80,29 @@ const (
 	StepHVG                       // highly_variable_genes and the subset
 	StepScale                     // scale(zero_center=False)
 	StepPCA                       // pca
+	StepNeighbors                 // neighbors: kNN and connectivities
+	StepUMAP                      // umap
+	StepLeiden                    // leiden, and the UMAP picture
 )
 
-var stepNames = [...]string{StepQC: "qc", StepFilter: "filter", StepNormalize: "normalize", StepHVG: "hvg", StepScale: "scale", StepPCA: "pca"}
+var stepNames = [...]string{StepQC: "qc", StepFilter: "filter", StepNormalize: "normalize", StepHVG: "hvg", StepScale: "scale", StepPCA: "pca", StepNeighbors: "neighbors", StepUMAP: "umap", StepLeiden: "leiden"}
 
 func (s Step) String() string {
-	if s >= StepQC && s <= StepPCA {
+	if s >= StepQC && s <= StepLeiden {
 		return stepNames[s]
 	}
 	return fmt.Sprintf("Step(%d)", int(s))
 }
 
-// ParseStep parses a step name: qc, filter, normalize, hvg, scale or pca.
+// ParseStep parses a step name: qc, filter, normalize, hvg, scale, pca,
+// neighbors, umap or leiden.
 func ParseStep(name string) (Step, error) {
-	for s := StepQC; s <= StepPCA; s++ {
+	for s := StepQC; s <= StepLeiden; s++ {
 		if stepNames[s] == name {
 			return s, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown step %q (want one of qc, filter, normalize, hvg, scale, pca)", name)
+	return 0, fmt.Errorf("unknown step %q (want one of qc, filter, normalize, hvg, scale, pca, neighbors, umap, leiden)", name)
 }
 
 // Progress describes how far a pass over the data has got.
@@ -87,7 +115,8 @@ type Progress struct {
 
 // Options configure how Run works; none of them changes the results.
 type Options struct {
-	// Until stops after this step (0 means StepPCA) and writes what exists.
+	// Until stops after this step (0 means StepLeiden, the whole workflow)
+	// and writes what exists.
 	Until Step
 	// ChunkRows is the number of cells per chunk streamed from the store
 	// (0 means 20,000, the notebook's chunk size).
@@ -101,13 +130,20 @@ type Options struct {
 	// ReadWorkers is the number of decoding goroutines of the reader (0:
 	// GOMAXPROCS).
 	ReadWorkers int
+	// Picture, when not empty, is the path of the PNG that the leiden step
+	// draws: the UMAP coloured by cluster (Result.UMAPPicture).
+	Picture string
 	// OnProgress, when not nil, is called after every chunk of every pass.
 	OnProgress func(Progress)
+
+	// pcaPath forces PCA's path in tests: "covariance" or "matrix-free"
+	// ("": the cost rule of pcapath.go).
+	pcaPath string
 }
 
 func (o Options) until() Step {
 	if o.Until == 0 {
-		return StepPCA
+		return StepLeiden
 	}
 	return o.Until
 }

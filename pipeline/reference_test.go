@@ -99,7 +99,10 @@ func refParams(t testing.TB, dataset string) (Params, int) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	return Params{MinGenes: raw.MinGenes, MaxGenes: raw.MaxGenes, TargetSum: raw.TargetSum, NTopGenes: raw.NTopGenes, NComps: raw.NComps}, raw.NPCs
+	p := DefaultParams()
+	p.MinGenes, p.MaxGenes, p.TargetSum, p.NTopGenes, p.NComps = raw.MinGenes, raw.MaxGenes, raw.TargetSum, raw.NTopGenes, raw.NComps
+	p.NPCs = raw.NPCs
+	return p, raw.NPCs
 }
 
 // refPCA reads a reference's pca.json.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,9 +20,8 @@ import (
 	"github.com/scbench/scbench/synth"
 )
 
-const runDescription = `Runs the preprocessing of the rapids-singlecell notebook "out-of-core 1.3M
-cells with Dask" on an AnnData zarr store, out of core, with scanpy 1.9.6's
-semantics:
+const runDescription = `Runs the rapids-singlecell notebook "out-of-core 1.3M cells with Dask" on an
+AnnData zarr store, out of core, with scanpy 1.9.6's semantics:
 
   calculate_qc_metrics(percent_top=None, log1p=True)
   keep cells with --min-genes <= n_genes_by_counts <= --max-genes
@@ -29,17 +29,24 @@ semantics:
   highly_variable_genes(flavor="cell_ranger", --n-top-genes); subset
   scale(zero_center=False)
   pca(--n-comps)
+  neighbors(--n-neighbors, --n-pcs)      kNN by --knn ivfflat (default) or exact
+  umap()                                 min_dist 0.5, spread 1, 200/500 epochs
+  leiden(--resolution)
+  sc.pl.umap(color="leiden")             umap.png beside the output store
 
 The store is streamed in chunks of --chunk-rows cells, three times: pass 1
 computes the QC columns and the gene statistics, pass 2 re-reads it to make
 the filtered, normalized matrix of the highly variable genes and its Gram
-matrix, and pass 3 projects that matrix onto the principal components.
+matrix, and pass 3 projects that matrix onto the principal components. The
+graph steps then run on X_pca in memory.
 
 The output store (--out) holds the kept cells and the highly variable genes.
 X is the normalized, log1p'd matrix (sparse; the scaled data is
-X / var["std"]); obs and var carry scanpy's QC and HVG columns; obsm["X_pca"],
-varm["PCs"] and uns["pca"] hold the PCA. Open it with
-anndata.read_zarr(path) in Python.
+X / var["std"]); obs and var carry scanpy's QC and HVG columns and
+obs["leiden"]; obsm["X_pca"], obsm["X_umap"], varm["PCs"],
+obsp["connectivities"], obsp["distances"] and uns["pca"], uns["neighbors"],
+uns["umap"], uns["leiden"] are scanpy's. Open it with anndata.read_zarr(path)
+in Python; scanpy's plotting and tools work on it.
 
 Without --input, about 20,000 cells of synthetic data are generated into a
 temporary folder first (see 'scbench generate').
@@ -52,7 +59,7 @@ Examples:
   scbench run                                           # on generated data
   scbench run --input brain.zarr --out brain.pp.zarr --report report.json
   scbench run --input big.zarr --until hvg              # stop after HVG selection
-  scbench run --input brain10k.zarr --min-genes 20 --n-top-genes 300 --n-comps 50`
+  scbench run --input brain10k.zarr --min-genes 20 --n-top-genes 300 --n-comps 50 --n-pcs 30`
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "[flags]", runDescription, stderr)
@@ -68,7 +75,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		targetSum = fs.Float64("target-sum", def.TargetSum, "normalize_total: counts per cell after normalization")
 		nTop      = fs.Int("n-top-genes", def.NTopGenes, "highly_variable_genes: number of genes to select (flavor cell_ranger)")
 		nComps    = fs.Int("n-comps", def.NComps, "pca: number of principal components")
-		until     = fs.String("until", "pca", "stop after this `step` and write what exists: qc, filter, normalize, hvg, scale or pca")
+		until     = fs.String("until", "leiden", "stop after this `step` and write what exists: qc, filter, normalize, hvg, scale, pca, neighbors, umap or leiden")
+		nNeigh    = fs.Int("n-neighbors", def.NNeighbors, "neighbors: number of nearest neighbours, the cell itself included")
+		nPCs      = fs.Int("n-pcs", def.NPCs, "neighbors: principal components the kNN search uses")
+		knnMethod = fs.String("knn", def.KNN, "neighbors: kNN `method`, ivfflat (approximate, as the notebook's cuVS) or exact")
+		nLists    = fs.Int("n-lists", 0, "neighbors, ivfflat: inverted lists (0: 2 * next power of two of sqrt(cells), as rapids-singlecell)")
+		nProbes   = fs.Int("n-probes", 0, "neighbors, ivfflat: lists probed per cell (0: 20, as rapids-singlecell)")
+		resol     = fs.Float64("resolution", def.Resolution, "leiden: resolution (larger gives more clusters)")
+		seed      = fs.Uint64("random-state", 0, "seed of the IVF-Flat training, UMAP and Leiden (scanpy's random_state)")
+		picture   = fs.String("picture", "", "path of the UMAP picture coloured by cluster (default: umap.png beside the output store; \"-\": none)")
 		report    = fs.String("report", "", "write a JSON report (per-step seconds, device, sizes, bytes read, peak memory) to this `file`")
 		cacheMem  = fs.String("cache-mem", "", "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB (default: half the available memory; beyond it a temporary file)")
 		tmpDir    = fs.String("tmp", "", "`folder` for temporary files: generated input, the on-disk cache (default $TMPDIR)")
@@ -82,7 +97,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return usageError(fs, "unexpected argument %q (the input is given with --input)", fs.Arg(0))
 	}
-	p := pipeline.Params{MinGenes: *minGenes, MaxGenes: *maxGenes, TargetSum: *targetSum, NTopGenes: *nTop, NComps: *nComps}
+	p := pipeline.Params{MinGenes: *minGenes, MaxGenes: *maxGenes, TargetSum: *targetSum, NTopGenes: *nTop, NComps: *nComps,
+		NNeighbors: *nNeigh, NPCs: *nPCs, KNN: *knnMethod, NLists: *nLists, NProbes: *nProbes, Resolution: *resol, RandomState: *seed}
+	if *nComps < def.NPCs && !flagSet(fs, "n-pcs") {
+		p.NPCs = *nComps // scanpy uses every component when there are fewer than n_pcs
+	}
 	if err := p.Validate(); err != nil {
 		return usageError(fs, "%v", err)
 	}
@@ -140,7 +159,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	pr := newProgressPrinter(stderr, *quiet)
+	pic := *picture
+	switch {
+	case pic == "-" || (pic == "" && outPath == ""):
+		pic = ""
+	case pic == "":
+		pic = filepath.Join(filepath.Dir(outPath), "umap.png")
+	}
 	opt := pipeline.Options{
+		Picture:     pic,
 		Until:       step,
 		ChunkRows:   *chunkRows,
 		CacheBudget: budget,
@@ -185,6 +212,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if outPath != "" {
 		fmt.Fprintf(stdout, "wrote %s: %d cells x %d genes (until %s)\n", outPath, res.Report.CellsOut, res.Report.GenesOut, step)
+		if pic != "" && step >= pipeline.StepLeiden {
+			fmt.Fprintf(stdout, "wrote %s\n", pic)
+		}
 	} else {
 		fmt.Fprintf(stdout, "done (nothing written): %d cells x %d genes (until %s)\n", res.Report.CellsOut, res.Report.GenesOut, step)
 	}
@@ -332,4 +362,11 @@ func (p *progressPrinter) finish() {
 		fmt.Fprintln(p.w)
 		p.open = false
 	}
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

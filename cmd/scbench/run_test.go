@@ -24,11 +24,11 @@ func TestRunBrain10k(t *testing.T) {
 	rep := filepath.Join(dir, "report.json")
 	var stdout, stderr bytes.Buffer
 	code := dispatch(context.Background(), []string{"run", "--input", in, "--out", out, "--report", rep,
-		"--min-genes", "20", "--n-top-genes", "300", "--n-comps", "50", "--chunk-rows", "3333"}, &stdout, &stderr)
+		"--min-genes", "20", "--n-top-genes", "300", "--n-comps", "50", "--n-pcs", "30", "--chunk-rows", "3333"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
 	}
-	for _, want := range []string{"pass 1", "pass 2", "pass 3", "wall s", "peak memory"} {
+	for _, want := range []string{"pass 1", "pass 2", "pass 3", "neighbors", "umap", "leiden", "picture", "wall s", "peak memory"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
@@ -49,6 +49,10 @@ func TestRunBrain10k(t *testing.T) {
 		t.Errorf("report: %+v", r)
 	}
 
+	if img, err := os.ReadFile(filepath.Join(dir, "umap.png")); err != nil || len(img) < 1000 {
+		t.Errorf("no UMAP picture beside the output: %v", err)
+	}
+
 	py := "/usr/bin/python3"
 	if _, err := os.Stat(py); err != nil {
 		t.Skip("SKIP: /usr/bin/python3 not found")
@@ -62,6 +66,11 @@ assert a.varm["PCs"].shape == (300, 50)
 assert set(["highly_variable", "means", "dispersions", "dispersions_norm", "mean", "std", "n_cells_by_counts"]) <= set(a.var.columns)
 assert set(["n_genes_by_counts", "total_counts"]) <= set(a.obs.columns)
 assert len(a.uns["pca"]["variance_ratio"]) == 50
+assert a.obsm["X_umap"].shape == (9889, 2)
+assert a.obsp["connectivities"].shape == (9889, 9889) and a.obsp["distances"].shape == (9889, 9889)
+assert a.obs["leiden"].dtype.name == "category" and 10 <= len(a.obs["leiden"].cat.categories) <= 40
+assert a.uns["neighbors"]["params"]["n_neighbors"] == 15 and a.uns["neighbors"]["params"]["n_pcs"] == 30
+assert a.uns["neighbors"]["connectivities_key"] == "connectivities"
 print("ok")
 `
 	cmd := exec.Command(py, "-I", "-c", script, out)
@@ -97,7 +106,7 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"run", "--input", store, "--out", notStore}, 2, "is not a zarr store"},
 		{[]string{"run", "--backend", "cuda"}, 2, "not available yet"},
 		{[]string{"run", "--backend", "tpu"}, 2, "unknown backend"},
-		{[]string{"run", "--until", "umap"}, 2, "unknown step"},
+		{[]string{"run", "--until", "tsne"}, 2, "unknown step"},
 		{[]string{"run", "--min-genes", "300", "--max-genes", "100"}, 2, "max_genes"},
 		{[]string{"run", "--cache-mem", "lots"}, 2, "not a size"},
 		{[]string{"run", "--input", filepath.Join(dir, "missing.zarr"), "--out", "-"}, 1, "missing.zarr"},

@@ -1,0 +1,202 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/scbench/scbench/graph"
+	"github.com/scbench/scbench/knn"
+	"github.com/scbench/scbench/plot"
+	"github.com/scbench/scbench/sparse"
+)
+
+// GraphResult holds the graph steps' results: scanpy's neighbors, umap and
+// leiden on X_pca[:, :n_pcs].
+type GraphResult struct {
+	Neighbors knn.Neighbors
+	// Connectivities and Distances are obsp["connectivities"] and
+	// obsp["distances"] (kept cells x kept cells).
+	Connectivities, Distances *sparse.CSR
+	UMAP                      []float32 // obsm["X_umap"], kept cells x 2
+	UMAPInfo                  graph.UMAPInfo
+	Leiden                    []int32 // obs["leiden"] codes, 0 the largest cluster
+	LeidenInfo                graph.LeidenInfo
+}
+
+// neighbors runs scanpy's neighbors(n_neighbors, n_pcs): the kNN search
+// (exact or IVF-Flat) on the first n_pcs scores, then umap-learn's fuzzy
+// simplicial set.
+func (r *runner) neighbors() error {
+	pca := r.res.PCA
+	n := len(pca.Scores) / pca.NComps
+	p := r.p
+	if p.NPCs > pca.NComps {
+		return fmt.Errorf("pipeline: neighbors: n_pcs %d exceeds the %d principal components computed (raise --n-comps or lower --n-pcs)", p.NPCs, pca.NComps)
+	}
+	k := min(p.NNeighbors, n)
+	if k < 1 {
+		return fmt.Errorf("pipeline: neighbors: no cells left after the filter")
+	}
+	x := knn.Columns(blas32.General{Rows: n, Cols: pca.NComps, Stride: pca.NComps, Data: pca.Scores}, p.NPCs)
+	g := &GraphResult{}
+	r.res.Graph = g
+	sw := startWatch()
+	var err error
+	switch p.KNN {
+	case "exact":
+		g.Neighbors, err = knn.Exact(x, k, 0)
+	case "ivfflat":
+		var ix *knn.IVFFlat
+		ix, err = knn.BuildIVFFlat(x, knn.IVFFlatParams{NLists: p.NLists, NProbes: p.NProbes, Seed: p.RandomState})
+		if err == nil {
+			g.Neighbors, err = ix.SearchSelf(k, p.NProbes, 0)
+		}
+	default:
+		err = fmt.Errorf("unknown kNN method %q (want exact or ivfflat)", p.KNN)
+	}
+	if err != nil {
+		return fmt.Errorf("pipeline: neighbors: %w", err)
+	}
+	nb := g.Neighbors
+	fillMissing(nb)
+	g.Connectivities, g.Distances, err = graph.Connectivities(nb.Indices, nb.Distances, nb.N, nb.K)
+	if err != nil {
+		return fmt.Errorf("pipeline: neighbors: %w", err)
+	}
+	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("neighbors",
+		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN, fuzzy simplicial set", k, p.NPCs, p.KNN)))
+	return nil
+}
+
+// fillMissing gives the neighbours an approximate search could not fill
+// (index -1, distance +Inf: fewer than k points in the probed lists) the
+// row's largest finite distance, which the fuzzy set skips with the index.
+func fillMissing(nb knn.Neighbors) {
+	for i := 0; i < nb.N; i++ {
+		idx, d := nb.Row(i)
+		far := float32(0)
+		for j, v := range d {
+			if idx[j] >= 0 && !math.IsInf(float64(v), 0) {
+				far = max(far, v)
+			}
+		}
+		for j := range d {
+			if idx[j] < 0 {
+				d[j] = far
+			}
+		}
+	}
+}
+
+// umap runs scanpy's tl.umap with its defaults on the connectivities.
+func (r *runner) umap() error {
+	g := r.res.Graph
+	pca := r.res.PCA
+	sw := startWatch()
+	up := graph.UMAPParams{Seed: r.p.RandomState, Coords: pca.Scores, CoordsDim: pca.NComps}
+	var err error
+	g.UMAP, g.UMAPInfo, err = graph.UMAP(g.Connectivities, up)
+	if err != nil {
+		return fmt.Errorf("pipeline: umap: %w", err)
+	}
+	if g.UMAPInfo.Note != "" {
+		r.warn("umap: %s", g.UMAPInfo.Note)
+	}
+	info := g.UMAPInfo
+	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("umap",
+		fmt.Sprintf("umap(min_dist=0.5): %d epochs, %s init, a=%.4f b=%.4f", info.NEpochs, info.Init, info.A, info.B)))
+	return nil
+}
+
+// leiden runs scanpy's tl.leiden(resolution) on the connectivities.
+func (r *runner) leiden() error {
+	g := r.res.Graph
+	sw := startWatch()
+	lp := graph.DefaultLeidenParams()
+	lp.Resolution, lp.Seed = r.p.Resolution, r.p.RandomState
+	var err error
+	g.Leiden, g.LeidenInfo, err = graph.Leiden(g.Connectivities, lp)
+	if err != nil {
+		return fmt.Errorf("pipeline: leiden: %w", err)
+	}
+	li := g.LeidenInfo
+	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("leiden",
+		fmt.Sprintf("leiden(resolution=%g): %d clusters, modularity %.4f", r.p.Resolution, li.Clusters, li.Modularity)))
+	return nil
+}
+
+// leidenNames are the categories of obs["leiden"]: "0", "1", ... as
+// scanpy names them.
+func leidenNames(clusters int) []string {
+	names := make([]string, clusters)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	return names
+}
+
+// writeGraph writes obsp, obsm["X_umap"] and the uns entries of the graph
+// steps under scanpy's names, so that scanpy.pl and scanpy.tl work on the
+// output.
+func (r *runner) writeGraph(uns map[string]any) error {
+	g := r.res.Graph
+	if g == nil {
+		return nil
+	}
+	p := r.p
+	if g.Connectivities != nil {
+		for name, m := range map[string]*sparse.CSR{"connectivities": g.Connectivities, "distances": g.Distances} {
+			if err := r.w.SetObsp(name, m); err != nil {
+				return fmt.Errorf("pipeline: writing obsp %s: %w", name, err)
+			}
+		}
+		uns["neighbors"] = map[string]any{
+			"connectivities_key": "connectivities",
+			"distances_key":      "distances",
+			"params": map[string]any{
+				"n_neighbors":  int64(g.Neighbors.K),
+				"n_pcs":        int64(p.NPCs),
+				"method":       "umap",
+				"metric":       "euclidean",
+				"random_state": int64(p.RandomState),
+				"knn":          p.KNN,
+			},
+		}
+	}
+	if g.UMAP != nil {
+		n := len(g.UMAP) / 2
+		if err := r.w.SetObsm("X_umap", blas32.General{Rows: n, Cols: 2, Stride: 2, Data: g.UMAP}); err != nil {
+			return fmt.Errorf("pipeline: writing obsm X_umap: %w", err)
+		}
+		uns["umap"] = map[string]any{"params": map[string]any{"a": g.UMAPInfo.A, "b": g.UMAPInfo.B}}
+	}
+	if g.Leiden != nil {
+		uns["leiden"] = map[string]any{"params": map[string]any{
+			"resolution":   p.Resolution,
+			"random_state": int64(p.RandomState),
+			"n_iterations": int64(-1),
+		}}
+	}
+	return nil
+}
+
+// UMAPPicture draws the UMAP coloured by Leiden cluster, as
+// sc.pl.umap(adata, color="leiden") shows it, and writes it as a PNG at
+// path. It needs the umap and leiden steps' results.
+func (res *Result) UMAPPicture(path string) error {
+	g := res.Graph
+	if g == nil || g.UMAP == nil || g.Leiden == nil {
+		return fmt.Errorf("pipeline: the UMAP picture needs the umap and leiden steps")
+	}
+	img, err := plot.Scatter(g.UMAP, g.Leiden, leidenNames(g.LeidenInfo.Clusters), plot.ScatterOptions{Title: "leiden"})
+	if err != nil {
+		return fmt.Errorf("pipeline: drawing %s: %w", path, err)
+	}
+	if err := plot.WritePNG(path, img); err != nil {
+		return fmt.Errorf("pipeline: writing %s: %w", path, err)
+	}
+	return nil
+}
