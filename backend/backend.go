@@ -162,6 +162,13 @@ type Backend interface {
 	// SpMM computes out = m * b, with b (m.Cols x k) and out (m.Rows x k)
 	// of the same float kind. out is overwritten, not added to.
 	SpMM(m CSR, b Dense, out Dense) error
+	// SpMMT computes out = mᵀ * b, with b (m.Rows x k) and out (m.Cols x
+	// k) of the same float kind, accumulated in at least float32 (the CPU
+	// backend: float64). out is overwritten, not added to. With SpMM it
+	// applies ZᵀZ to a block of vectors without forming ZᵀZ (PCA's
+	// matrix-free path). Sums over rows may be split between threads: the
+	// bits may depend on the device's thread count, as ColStats's do.
+	SpMMT(m CSR, b Dense, out Dense) error
 	// Gemm computes c = alpha*op(a)*op(b) + beta*c on float64 matrices, where
 	// op(x) is x or its transpose. When beta is 0, c is not read (NaNs in
 	// it do not propagate), as in BLAS.

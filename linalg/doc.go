@@ -65,29 +65,51 @@
 //
 // EigSymTop runs thick-restart block Lanczos with full
 // reorthogonalization (Wu & Simon 2000; Stewart 2001 for why the kept
-// basis stays a Krylov basis). The basis V (d x m) and AV = A*V are
-// stored, so the projected matrix T = Vᵀ A V is exact however the
-// three-term recurrence drifts, and residuals are computed, not
-// estimated:
+// basis stays a Krylov basis). EigSymTopOp is the same solver for a matrix
+// given only by its product with a block of vectors (PCA's covariance
+// applied through the sparse data, (ZᵀZ - n mu muᵀ)/(n-1) V, when that is
+// cheaper than forming it); EigSymTop is EigSymTopOp with a Dgemm by A.
+// The basis is stored as Vᵀ (m x d, a basis vector per row), which both
+// kinds of product with it read in place (see eigsym_block.go). The
+// projected matrix T = Vᵀ A V is built from the products with A of the
+// blocks as they join the basis:
 //
 //  1. Start from a Gaussian block (seeded PCG: deterministic).
-//  2. Expand: multiply the newest block P by A (the only use of A),
-//     extend T with Vᵀ(AP), form the next block from AP − V(VᵀAP),
-//     project again while a projection cancels more than half a column
-//     (DGKS), and orthonormalize with SVQB (Stathopoulos & Wu 2002) run
-//     twice; directions that come out numerically dependent (rank-
-//     deficient A, invariant subspaces) are replaced by random ones.
-//  3. When the basis reaches m columns: Rayleigh-Ritz (LAPACK dsyev from
-//     gonum on the m x m T), Ritz vectors U = V Y and AU = AV Y, and
-//     the residuals ||A u − θ u||. Stop when all k are <= Tol·max|θ|
-//     (default Tol 1e-10).
-//  4. Otherwise restart: keep the top k plus half of the remaining room
-//     of Ritz vectors as the new basis (T becomes diagonal) and go to 2.
+//  2. Expand: multiply the newest block P by A (the only use of A) and
+//     take T's new block column from the blocks that AP reaches: the
+//     previous block and P, and right after a restart every kept Ritz
+//     vector (the arrow of a thick restart); elsewhere the coefficients
+//     are rounding errors. Form the next block from AP minus those
+//     components, then project it against the whole basis (classical
+//     Gram-Schmidt, the local projection being the first of two passes;
+//     once is not enough, as its error compounds from block to block),
+//     again while a pass cancels more than half a column (DGKS), and
+//     orthonormalize with SVQB (Stathopoulos & Wu 2002) run twice;
+//     directions that come out numerically dependent (rank-deficient A,
+//     invariant subspaces) are replaced by random ones. Keep
+//     R = Pᵀ(AP_last) for the new block P.
+//  3. When the basis reaches m columns: Rayleigh-Ritz on the m x m T and
+//     the residuals of the Ritz pairs (θ, Vy). With full
+//     reorthogonalization the only part of A V outside the basis is the
+//     newest block's, P R, so ||A V y − θ V y|| = ||R y_last|| (y_last:
+//     y's entries on the last block): AV need not be stored, and a
+//     restart costs one product V Y, not two. Stop when all k residuals
+//     are <= Tol·max|θ| (default Tol 1e-10), or with Relative <=
+//     Tol·|θ_j| each (PCA: its variances span decades).
+//  4. Otherwise restart: keep the top k Ritz vectors and one block more
+//     as the new basis (T becomes diagonal) and go to 2.
 //     The pending block P stays valid: it is orthogonal to the old basis
 //     and so to the kept part of it.
 //
-// Defaults: block 8 while A fits a 32 MiB cache (d <= 2048), else 16;
-// m = k + max(k, 4·block). Smaller blocks need fewer products in all
+// Rayleigh-Ritz uses gonum's tridiagonal reduction (Dsytrd, Dorgtr) and
+// its own implicit QL with Wilkinson shifts (EISPACK's tql2), applying
+// the rotations to rows of Qᵀ, which are contiguous, with an AVX2 kernel:
+// gonum's Dsteqr rotates columns of a row-major matrix and spent 70% of
+// Dsyev's time there. At m = 204, 7 ms instead of 15.
+//
+// Defaults: block 8 while A fits a 32 MiB cache (d <= 2048), else 16
+// (EigSymTopOp: 8, its products being the caller's);
+// m = k + max(1.5k, 4·block). Smaller blocks need fewer products in all
 // (d = 5000, k = 100: 410 with 8, 528 with 16, 800 with 32) but make the
 // product memory-bound once A (200 MB at d = 5,000) streams from DRAM at
 // every step; 8 and 16 cost the same CPU time here, and 16 suffers less
@@ -119,7 +141,21 @@
 // (power-law spectrum; BenchmarkEigSymTop), Go engine: d = 2000, k = 50
 // in 0.12 s (296 products with A); d = 5000, k = 100 in 0.7-1.2 s (528
 // products with A, 6 Rayleigh-Ritz steps on 212 x 212). With OpenBLAS
-// as the engine: 0.39 s and 1.9 s.
+// as the engine: 0.39 s and 1.9 s. (Measured before the solver kept
+// k + one block at a restart and took the block column of T locally.)
+//
+// On the covariances of the shared data's scaled HVG matrices (k = 100,
+// d = 5,000, idle machine, 2026-11-25), with PCA's setting (Relative, Tol
+// 1e-3): synth5k (flat spectrum, 13.3 down to 3.8) 680 products with
+// block 8, 4 restarts, 3.8 GFLOP of basis products; 100,000 cells (51
+// down to 1.4) 1120 products with block 16 (968 with 8), 7 restarts, 8.0
+// GFLOP besides the 56 GFLOP with A, 1.3 s. Largest relative eigenvalue
+// errors 6.5e-6 and 2.7e-5. The absolute Tol 1e-7 takes 1408 and 2128
+// products, Tol 1e-10 1984 and 3136. Through EigSymTopOp with the sparse
+// products of package backend/cpu (matrix-free, synth5k) the solve takes
+// 0.39-0.44 s: 0.25 CPU-s in the sparse products, 0.16 in the basis
+// products (the 6x8 kernel driven directly, see eigsym_block.go), 0.03
+// in Rayleigh-Ritz.
 //
 // For steadier numbers the same benchmarks ran on 2 pinned cores of an
 // otherwise idle Intel Xeon (AVX-512; its 300 MB L3 holds A, so nothing

@@ -21,30 +21,54 @@
 // n_cells_by_counts, total_counts, from which mean_counts,
 // pct_dropout_by_counts and the log1p columns follow); the filter's mask;
 // ScaleRows by the normalize_total factor; Log1p; ColStats over the kept
-// cells (each gene's sum and sum of squares: the means and unbiased
-// variances that highly_variable_genes and scale need).
+// cells (each gene's sum, sum of squares and non-zero count: the means
+// and unbiased variances that highly_variable_genes and scale need, and
+// the size of the HVG matrix before pass 2 makes it). When the decoded
+// store fits Options.HoldBudget (default a quarter of the available
+// memory, at most 4 GiB), pass 1 keeps its chunks as it leaves them,
+// normalized and log1p'd, for pass 2 (held.go): a second decode of the
+// store and a second normalize_total and log1p are saved.
 //
 // HVG, on the host, from those means and variances (HighlyVariableCellRanger).
 //
-// Pass 2, over the raw store again: SelectCols (the highly variable genes,
-// first, so that the next copy is small), SelectRows (the kept cells; a
-// chunk whose cells are all kept skips it), ScaleRows, Log1p. Re-reading
+// Pass 2, over the held chunks or the raw store again: SelectCols (the
+// highly variable genes, first, so that the next copy is small),
+// SelectRows (the kept cells; a chunk whose cells are all kept skips it),
+// ScaleRows and Log1p (on a re-read chunk only). At atlas scale re-reading
 // and re-doing the cheap per-value work costs less than keeping every gene
 // of every cell between the passes. The result, X (n cells x p genes), is
 // appended to the output's X. Then, for PCA, ScaleCols by 1/std makes the
 // scaled chunk Z = X D of scale(zero_center=False) (D = diag(1/std), std
 // from pass 1's variances, ddof=1, 0 replaced by 1; the values are rounded
 // to float32 as scanpy's are), ColStats adds Z's column sums and sums of
-// squares, GramAccumulate adds Z^T Z to a p x p float64 matrix, and Z goes
-// to a cache (in memory up to Options.CacheBudget, else a temporary file of
-// raw CSR chunks). Z is never written to the store.
+// squares, GramAccumulate adds Z^T Z to a p x p float64 matrix (on the
+// covariance path only, below), and Z goes to a cache (in memory up to
+// Options.CacheBudget, else a temporary file of raw CSR chunks). Z is
+// never written to the store.
 //
-// PCA on the device (see pca.go): one Gemm turns the Gram matrix into the
-// covariance of the centred Z, C = Z^T Z/(n-1) - n/(n-1) mu mu^T, whose top
-// n_comps eigenpairs (EigSymTop) are the components: variance = the
-// eigenvalues (scanpy's s^2/(n-1)), variance_ratio = variance / trace(C)
-// (the total variance of all scaled genes, as scanpy divides by the sum of
-// the per-gene variances, not only the leading ones).
+// PCA (see pca.go and pcapath.go) finds the top n_comps eigenpairs of the
+// covariance of the centred Z, C = Z^T Z/(n-1) - n/(n-1) mu mu^T, by block
+// Lanczos, on one of two paths chosen before pass 2 from pass 1's counts:
+//
+//   - covariance: one Gemm turns the Gram matrix into C on the device,
+//     and EigSymTop (EigSymTopTol where the backend has it) multiplies it,
+//     d² multiply-adds per vector;
+//   - matrix-free: C is never formed; linalg.EigSymTopOp applies it as
+//     (Z^T (Z V) - n mu (mu^T V))/(n-1) with SpMM and SpMMT over the
+//     cached Z on the device, 2 nnz(Z) multiply-adds per vector, and
+//     pass 2 skips the Gram matrix.
+//
+// The rule: matrix-free when the cache holds Z in memory and 1.5 · 2nnz ·
+// 7k < d² · 7k + 5 · nnz²/(2n) (k = n_comps, 7k the products of a solve;
+// a sparse multiply-add costs 1.5 dense ones, a Gram one 5; the Gram
+// matrix's cost is at least nnz²/(2n)). synth5k (nnz 1.2e6) goes
+// matrix-free; 100,000 cells (nnz 3.8e7) and brain10k (300 genes) form the
+// covariance. Both converge to a residual of 1e-3 of each eigenvalue
+// (pcaTol), which bounds the variances' relative error by 1e-3 (measured:
+// 1e-6 to 1e-5). The eigenvalues are the variances (scanpy's
+// s^2/(n-1)), variance_ratio = variance / trace(C) (the total variance of
+// all scaled genes, as scanpy divides by the sum of the per-gene
+// variances, not only the leading ones).
 //
 // Pass 3, over the cache: X_pca = Z V - 1 (mu^T V) with SpMM; the centred
 // matrix, dense, is never formed. Component signs follow scanpy's arpack
@@ -55,11 +79,14 @@
 //
 // Cost. Passes 1 and 2 are linear in the non-zeros; the Gram matrix costs
 // about the sum over cells of (HVG non-zeros per cell)^2 and the
-// eigenproblem is independent of the number of cells. That suits atlases:
-// at 1.3M cells a product with the dense p x p covariance is tens of times
-// cheaper than one with the sparse centred matrix that scanpy's ARPACK
-// uses. For a few thousand cells the balance tips the other way, and the
-// eigenproblem (flat spectrum, 100 components of 5,000 genes) dominates.
+// covariance eigenproblem is independent of the number of cells. That
+// suits atlases: at 1.3M cells a product with the dense p x p covariance
+// is tens of times cheaper than one with the sparse centred matrix that
+// scanpy's ARPACK uses. For a few thousand cells the balance tips the
+// other way, hence the matrix-free path; there the eigenproblem (flat
+// spectrum, 100 components of 5,000 genes: about 700 products) still
+// dominates, half in the sparse products and half in Lanczos's own
+// orthogonalization. Measurements: bench/results.
 //
 // # Output
 //

@@ -115,7 +115,8 @@ func TestOutputOpensInPython(t *testing.T) {
 	py := pythonAnndata(t)
 	rng := rand.New(rand.NewPCG(51, 52))
 	x := randomCounts(rng, 433, 157)
-	p := Params{MinGenes: 15, MaxGenes: 120, TargetSum: 1e4, NTopGenes: 37, NComps: 7}
+	p := DefaultParams()
+	p.MinGenes, p.MaxGenes, p.NTopGenes, p.NComps, p.NPCs = 15, 120, 37, 7, 7
 	names := make([]string, x.Rows)
 	truth := &anndata.Categorical{Codes: make([]int32, x.Rows), Categories: []string{"a", "b", "c"}}
 	for i := range names {

@@ -125,6 +125,11 @@ type Options struct {
 	// take in memory between passes 2 and 3; beyond it the matrix goes to
 	// a file in TempDir. 0 means half of the memory available.
 	CacheBudget int64
+	// HoldBudget is the most bytes of the decoded store (8 per stored
+	// value) that pass 1 may keep in memory for pass 2, which then needs
+	// not read and decode the store again (see held.go). 0 means a quarter
+	// of the memory available, at most 4 GiB; negative, never.
+	HoldBudget int64
 	// TempDir holds the on-disk cache ("" means os.TempDir()).
 	TempDir string
 	// ReadWorkers is the number of decoding goroutines of the reader (0:
@@ -136,8 +141,9 @@ type Options struct {
 	// OnProgress, when not nil, is called after every chunk of every pass.
 	OnProgress func(Progress)
 
-	// pcaPath forces PCA's path in tests: "covariance" or "matrix-free"
-	// ("": the cost rule of pcapath.go).
+	// pcaPath forces PCA's path in tests: "covariance", "matrix-free" (when
+	// the cache is in memory) or "matrix-free, on disk" (also when it is
+	// not); "": the cost rule of pcapath.go.
 	pcaPath string
 }
 

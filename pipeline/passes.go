@@ -27,7 +27,7 @@ func (r *runner) pass1() (err error) {
 	normalize := r.until >= StepNormalize
 	var all, kept backend.ColStats
 	defer func() {
-		for _, buf := range []backend.Buffer{all.Sum, all.NNZ, kept.Sum, kept.SumSq} {
+		for _, buf := range []backend.Buffer{all.Sum, all.NNZ, kept.Sum, kept.SumSq, kept.NNZ} {
 			if buf != nil {
 				buf.Free()
 			}
@@ -46,7 +46,13 @@ func (r *runner) pass1() (err error) {
 		if kept.SumSq, err = allocF64(b, r.nVar); err != nil {
 			return err
 		}
+		// Each gene's non-zero count over the kept cells: the size of the
+		// HVG matrix, known before pass 2 makes it (see pcaPath).
+		if kept.NNZ, err = b.Alloc(backend.Int64, r.nVar); err != nil {
+			return err
+		}
 	}
+	r.holdChunks()
 	bufs := &bufCache{b: b}
 	defer bufs.free()
 
@@ -95,6 +101,10 @@ func (r *runner) pass1() (err error) {
 			return err
 		}
 		if err := b.Read(sumSq, kept.SumSq); err != nil {
+			return err
+		}
+		r.keptNNZ = make([]int64, r.nVar)
+		if err := b.Read(r.keptNNZ, kept.NNZ); err != nil {
 			return err
 		}
 		g := NewGeneStats(sum, sumSq, res.Obs.NKept)
@@ -161,6 +171,15 @@ func (r *runner) pass1Chunk(c anndata.Chunk, bufs *bufCache, all, kept backend.C
 		if err := b.ColStats(m, s.mask, kept); err != nil {
 			return r.chunkErr(c, "gene statistics of kept cells", err)
 		}
+	}
+	if r.held != nil {
+		// What pass 2 would re-read and redo: the chunk as it is now
+		// (normalized and log1p'd when normalize is set).
+		h, err := b.Download(m)
+		if err != nil {
+			return r.chunkErr(c, "downloading", err)
+		}
+		r.held = append(r.held, anndata.Chunk{Start: c.Start, CSR: h})
 	}
 	return nil
 }
@@ -237,26 +256,28 @@ func (r *runner) pass2() (err error) {
 		if r.zStats.SumSq, err = allocF64(b, nVar); err != nil {
 			return err
 		}
-		budget := r.opt.CacheBudget
-		if budget <= 0 {
-			budget = memAvailable() / 2
-			if budget == 0 {
-				budget = 4 << 30 // no /proc/meminfo: a guess
+		r.cache = newMatrixCache(r.budget(), r.opt.TempDir)
+		r.matrixFree = r.choosePCAPath()
+		if !r.matrixFree {
+			buf, err := allocF64(b, nVar*nVar)
+			if err != nil {
+				return fmt.Errorf("pipeline: allocating the %d x %d Gram matrix: %w", nVar, nVar, err)
 			}
+			r.gram = backend.Dense{Rows: nVar, Cols: nVar, Data: buf}
 		}
-		r.cache = newMatrixCache(budget, r.opt.TempDir)
-		buf, err := allocF64(b, nVar*nVar)
-		if err != nil {
-			return fmt.Errorf("pipeline: allocating the %d x %d Gram matrix: %w", nVar, nVar, err)
-		}
-		r.gram = backend.Dense{Rows: nVar, Cols: nVar, Data: buf}
 	}
 	bufs := &bufCache{b: b}
 	defer bufs.free()
 
 	total := chunkCount(r.nObs, r.opt.chunkRows())
 	start := time.Now()
-	chunks := r.stream()
+	var chunks chunkIter
+	if r.held != nil {
+		chunks = &heldChunks{held: r.held, at: -1}
+		r.held = nil // heldChunks drops each chunk once it is used
+	} else {
+		chunks = r.stream()
+	}
 	defer chunks.Close()
 	next, done, rowsOut := 0, 0, 0
 	var nnzOut int64
@@ -300,6 +321,11 @@ func (r *runner) pass2() (err error) {
 	}
 	covers := "write X"
 	switch {
+	case pca && r.matrixFree:
+		covers = "filter, normalize_total, log1p, HVG subset, scale"
+		if r.w != nil {
+			covers += ", write X"
+		}
 	case pca:
 		covers = "filter, normalize_total, log1p, HVG subset, scale, Z^T Z"
 		if r.w != nil {
@@ -356,8 +382,10 @@ func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd ba
 		if err := b.ColStats(m, nil, r.zStats); err != nil {
 			return 0, 0, r.chunkErr(c, "statistics of the scaled genes", err)
 		}
-		if err := b.GramAccumulate(m, r.gram); err != nil {
-			return 0, 0, r.chunkErr(c, "Gram matrix", err)
+		if !r.matrixFree {
+			if err := b.GramAccumulate(m, r.gram); err != nil {
+				return 0, 0, r.chunkErr(c, "Gram matrix", err)
+			}
 		}
 		h, err := b.Download(m)
 		if err != nil {
@@ -372,6 +400,9 @@ func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd ba
 
 // transform filters, subsets, normalizes and log1p's a raw chunk starting at
 // input row start, as far as r.until asks, and returns the device matrix.
+// A chunk held from pass 1 (r.heldNormalized) is normalized and log1p'd
+// already: the same operations on the same values, so the result has the
+// same bits as from a re-read chunk.
 func (r *runner) transform(start int, raw *sparse.CSR, bufs *bufCache, newIndex backend.Buffer, nVar int) (out backend.CSR, err error) {
 	b, res := r.b, r.res
 	s, err := bufs.get(raw.Rows)
@@ -431,7 +462,7 @@ func (r *runner) transform(start int, raw *sparse.CSR, bufs *bufCache, newIndex 
 			return backend.CSR{}, fmt.Errorf("SelectRows kept %d rows, want %d", cur.Rows, kept)
 		}
 	}
-	if r.until >= StepNormalize && kept > 0 {
+	if r.until >= StepNormalize && kept > 0 && !r.heldNormalized {
 		f, err := bufs.kept.get(kept)
 		if err != nil {
 			return backend.CSR{}, err
@@ -466,37 +497,63 @@ func (r *runner) pca() error {
 	res.Report.NComps = k
 	z := r.z
 
-	// C = Z^T Z/(n-1) - n/(n-1) mu_z mu_z^T, in place on the device.
-	mu, err := allocF64(b, p)
-	if err != nil {
-		return err
-	}
-	defer mu.Free()
-	if err := b.Write(mu, z.Mean); err != nil {
-		return err
-	}
-	M := backend.Dense{Rows: p, Cols: 1, Data: mu}
-	alpha, beta := covarianceUpdate(n)
-	if err := b.Gemm(false, true, alpha, M, M, beta, r.gram); err != nil {
-		return fmt.Errorf("pipeline: centring the covariance: %w", err)
-	}
-	vals, vecs, err := b.EigSymTop(r.gram, k)
-	if err != nil {
-		return fmt.Errorf("pipeline: eigenvectors of the %d x %d covariance: %w", p, p, err)
+	var vals, v []float64
+	var vecs backend.Dense
+	if r.matrixFree {
+		var err error
+		if vals, v, err = r.eigenMatrixFree(k); err != nil {
+			return err
+		}
+		buf, err := allocF64(b, p*k)
+		if err != nil {
+			return err
+		}
+		vecs = backend.Dense{Rows: p, Cols: k, Data: buf}
+		if err := b.Write(buf, v); err != nil {
+			buf.Free()
+			return err
+		}
+	} else {
+		// C = Z^T Z/(n-1) - n/(n-1) mu_z mu_z^T, in place on the device.
+		mu, err := allocF64(b, p)
+		if err != nil {
+			return err
+		}
+		defer mu.Free()
+		if err := b.Write(mu, z.Mean); err != nil {
+			return err
+		}
+		M := backend.Dense{Rows: p, Cols: 1, Data: mu}
+		alpha, beta := covarianceUpdate(n)
+		if err := b.Gemm(false, true, alpha, M, M, beta, r.gram); err != nil {
+			return fmt.Errorf("pipeline: centring the covariance: %w", err)
+		}
+		eig := b.EigSymTop
+		if bt, ok := b.(eigSymTopTol); ok {
+			eig = func(a backend.Dense, k int) ([]float64, backend.Dense, error) { return bt.EigSymTopTol(a, k, pcaTol) }
+		}
+		if vals, vecs, err = eig(r.gram, k); err != nil {
+			return fmt.Errorf("pipeline: eigenvectors of the %d x %d covariance: %w", p, p, err)
+		}
+		r.gram.Data.Free()
+		r.gram = backend.Dense{}
+		v = make([]float64, p*k)
+		if err := b.Read(v, vecs.Data); err != nil {
+			vecs.Data.Free()
+			return err
+		}
 	}
 	defer vecs.Data.Free()
-	r.gram.Data.Free()
-	r.gram = backend.Dense{}
-	v := make([]float64, p*k)
-	if err := b.Read(v, vecs.Data); err != nil {
-		return err
-	}
 	total := totalVariance(z.Variance)
 	pr := &PCAResult{NComps: k, Variance: vals, VarianceRatio: make([]float64, k), TotalVariance: total, Loadings: v}
 	for c, e := range vals {
 		pr.VarianceRatio[c] = e / total
 	}
-	res.Report.Steps = append(res.Report.Steps, sw.step("pca eigen", "covariance Z^T Z/(n-1) - n/(n-1) mu mu^T, top eigenpairs"))
+	covers := "covariance Z^T Z/(n-1) - n/(n-1) mu mu^T, top eigenpairs"
+	if r.matrixFree {
+		covers = "top eigenpairs of (Z^T Z - n mu mu^T)/(n-1), applied through the cached Z"
+	}
+	res.Report.Steps = append(res.Report.Steps, sw.step("pca eigen", covers))
 
 	// Pass 3: X_pca = Z V - 1 (mu_z^T V).
 	sw = startWatch()
@@ -508,7 +565,7 @@ func (r *runner) pca() error {
 	row, done := 0, 0
 	nChunks := len(r.cache.mem) + r.cache.disk
 	start := time.Now()
-	err = r.cache.Each(func(h *sparse.CSR) error {
+	err := r.cache.Each(func(h *sparse.CSR) error {
 		m, err := b.Upload(h)
 		if err != nil {
 			return err

@@ -34,7 +34,9 @@ type Report struct {
 	PeakRSS    int64      `json:"peak_rss_bytes"`
 	CacheBytes int64      `json:"cache_bytes,omitempty"` // the HVG-subset matrix kept between passes 2 and 3
 	CacheDisk  bool       `json:"cache_on_disk,omitempty"`
-	Seconds    float64    `json:"seconds"` // wall time of the whole run
+	HeldBytes  int64      `json:"held_bytes,omitempty"` // pass 1's chunks kept in memory for pass 2 (0: pass 2 re-read the store)
+	PCAPath    string     `json:"pca_path,omitempty"`   // "covariance" or "matrix-free" (see the package documentation)
+	Seconds    float64    `json:"seconds"`              // wall time of the whole run
 	Steps      []StepTime `json:"steps"`
 	Warnings   []string   `json:"warnings,omitempty"`
 }

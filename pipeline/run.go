@@ -29,6 +29,7 @@ type Result struct {
 	// the selected genes; X / ScaleStd is the scaled matrix.
 	ScaleMean, ScaleStd []float64
 	PCA                 *PCAResult
+	Graph               *GraphResult // neighbors, umap, leiden
 
 	Report Report
 }
@@ -128,6 +129,18 @@ type runner struct {
 	res    *Result
 	xBytes int64 // compressed bytes of X in the store
 
+	// pass2Needed: pass 2 will run (an output store, or PCA).
+	pass2Needed bool
+	// held are pass 1's chunks kept for pass 2 (nil: pass 2 re-reads the
+	// store), normalized and log1p'd when heldNormalized; see held.go.
+	held           []anndata.Chunk
+	heldNormalized bool
+	// keptNNZ is each input gene's non-zero count over the kept cells.
+	keptNNZ []int64
+	// matrixFree: PCA applies the covariance through the cached Z instead
+	// of forming it (see pcapath.go); pass 2 then skips the Gram matrix.
+	matrixFree bool
+
 	w      *anndata.Writer
 	cache  *matrixCache     // the scaled HVG matrix Z, pass 2 to pass 3
 	gram   backend.Dense    // Z^T Z, then the covariance
@@ -155,6 +168,7 @@ func (r *runner) run(out string) (err error) {
 		}
 	}()
 
+	r.pass2Needed = out != "" || r.until >= StepPCA
 	if err := r.pass1(); err != nil {
 		return err
 	}
@@ -194,6 +208,16 @@ func (r *runner) run(out string) (err error) {
 			return err
 		}
 	}
+	for _, st := range []struct {
+		step Step
+		run  func() error
+	}{{StepNeighbors, r.neighbors}, {StepUMAP, r.umap}, {StepLeiden, r.leiden}} {
+		if r.until >= st.step {
+			if err := st.run(); err != nil {
+				return err
+			}
+		}
+	}
 	if r.w != nil {
 		sw := startWatch()
 		if err := r.writeAnnotations(); err != nil {
@@ -204,7 +228,14 @@ func (r *runner) run(out string) (err error) {
 			return fmt.Errorf("pipeline: finishing the output store %s: %w", out, err)
 		}
 		r.w = nil
-		rep.Steps = append(rep.Steps, sw.step("write", "obs, var, obsm, varm, uns; close the store"))
+		rep.Steps = append(rep.Steps, sw.step("write", "obs, var, obsm, varm, obsp, uns; close the store"))
+	}
+	if r.until >= StepLeiden && r.opt.Picture != "" {
+		sw := startWatch()
+		if err := r.res.UMAPPicture(r.opt.Picture); err != nil {
+			return err
+		}
+		rep.Steps = append(rep.Steps, sw.step("picture", "sc.pl.umap(color=\"leiden\") as "+r.opt.Picture))
 	}
 	return nil
 }

@@ -226,7 +226,8 @@ func runDense(t *testing.T, x *sparse.CSR, p Params) *denseReference {
 func TestRunAgainstDense(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	x := randomCounts(rng, 1237, 311)
-	p := Params{MinGenes: 15, MaxGenes: 120, TargetSum: 1e4, NTopGenes: 61, NComps: 9}
+	p := DefaultParams()
+	p.MinGenes, p.MaxGenes, p.NTopGenes, p.NComps, p.NPCs = 15, 120, 61, 9, 9
 	ref := runDense(t, x, p)
 	if ref.nKept == x.Rows || ref.nKept < x.Rows/2 {
 		t.Fatalf("test data: %d of %d cells kept; want some filtered", ref.nKept, x.Rows)

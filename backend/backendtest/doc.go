@@ -22,11 +22,11 @@
 //
 // Tolerances. Element-wise float32 results: relative 1e-6 of the float64
 // reference (a few float32 roundings). Float64 accumulations (row and
-// column sums, the Gram matrix, float64 SpMM, Gemm): 1e-9 times the sum of
-// the absolute values of the terms, which bounds the effect of any order
-// of addition and stays meaningful under cancellation; float32 SpMM gets
-// (terms+2) float32 roundings of that sum, which allows float32
-// accumulation. Counts, selections and round trips are compared exactly.
+// column sums, the Gram matrix, float64 SpMM and SpMMT, Gemm): 1e-9 times
+// the sum of the absolute values of the terms, which bounds the effect of
+// any order of addition and stays meaningful under cancellation; float32
+// SpMM and SpMMT get (terms+2) float32 roundings of that sum, which allows
+// float32 accumulation. Counts, selections and round trips are compared exactly.
 // EigSymTop: eigenvalues within 1e-8 of the largest |eigenvalue| of
 // gonum's mat.EigenSym on matrices Q diag(λ) Qᵀ with well-separated
 // leading λ (one case indefinite, where the largest in magnitude is

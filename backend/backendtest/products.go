@@ -82,6 +82,52 @@ func spmmCase(e *env, s shape, kind backend.Kind, k int) {
 	e.sums("out", to64(e.f32(out.Data)), want, scale, float64(h.Cols+2)*0x1p-24)
 }
 
+func testSpMMT(e *env) {
+	for _, s := range shapes {
+		for _, kind := range []backend.Kind{backend.Float64, backend.Float32} {
+			for _, k := range []int{1, 8, 13, 100} {
+				if k == 100 && s.rows*s.cols > 100000 {
+					continue
+				}
+				e.run(fmt.Sprintf("%v/%v/k=%d", s, kind, k), func(e *env) { spmmtCase(e, s, kind, k) })
+			}
+		}
+	}
+	// Several products into the same out (as PCA's matrix-free path
+	// does): each overwrites it.
+	e.run("reuse", func(e *env) {
+		out := e.dense(613, 5, make([]float64, 613*5), backend.Float64)
+		for _, rows := range []int{1031, 0, 97} {
+			h := randCSR(e.rng, shape{rows: rows, cols: 613, density: 0.1, vals: reals})
+			bh := randFloats(e.rng, rows*5)
+			want, scale := refSpMMT(h, bh, 5)
+			e.check(e.be.SpMMT(e.upload(h), e.dense(rows, 5, bh, backend.Float64), out), "SpMMT")
+			e.sums(fmt.Sprintf("out after %d rows", rows), e.f64(out.Data), want, scale, 1e-9)
+		}
+	})
+}
+
+func spmmtCase(e *env, s shape, kind backend.Kind, k int) {
+	h := randCSR(e.rng, s)
+	bh := randFloats(e.rng, h.Rows*k)
+	if kind == backend.Float32 {
+		bh = to64(to32(bh)) // what the device holds
+	}
+	want, scale := refSpMMT(h, bh, k)
+	stale := make([]float64, h.Cols*k)
+	for i := range stale {
+		stale[i] = math.NaN() // out is overwritten, never read
+	}
+	out := e.dense(h.Cols, k, stale, kind)
+	e.check(e.be.SpMMT(e.upload(h), e.dense(h.Rows, k, bh, kind), out), "SpMMT")
+	if kind == backend.Float64 {
+		e.sums("out", e.f64(out.Data), want, scale, 1e-9)
+		return
+	}
+	// float32: accumulation in float32 is allowed, as for SpMM.
+	e.sums("out", to64(e.f32(out.Data)), want, scale, float64(h.Rows+2)*0x1p-24)
+}
+
 func testGemm(e *env) {
 	sizes := [][3]int{{1, 1, 1}, {7, 13, 5}, {97, 31, 64}, {0, 3, 2}, {3, 0, 2}, {3, 4, 0}, {130, 70, 301}}
 	for _, sz := range sizes {
@@ -297,6 +343,13 @@ func testShapes(e *env) {
 	e.wantShape(e.be.SpMM(m, backend.Dense{Rows: c, Cols: k, Data: i32(c * k)}, backend.Dense{Rows: r, Cols: k, Data: i32(r * k)}), "SpMM: int32 operands")
 	e.wantShape(e.be.SpMM(m, backend.Dense{Rows: c, Cols: k, Data: f64(c*k - 1)}, backend.Dense{Rows: r, Cols: k, Data: f64(r * k)}), "SpMM: B's data too short")
 
+	e.wantShape(e.be.SpMMT(m, backend.Dense{Rows: r + 1, Cols: k, Data: f64((r + 1) * k)}, backend.Dense{Rows: c, Cols: k, Data: f64(c * k)}), "SpMMT: B has too many rows")
+	e.wantShape(e.be.SpMMT(m, backend.Dense{Rows: c, Cols: k, Data: f64(c * k)}, backend.Dense{Rows: r, Cols: k, Data: f64(r * k)}), "SpMMT: B and out swapped")
+	e.wantShape(e.be.SpMMT(m, backend.Dense{Rows: r, Cols: k, Data: f64(r * k)}, backend.Dense{Rows: c, Cols: k + 1, Data: f64(c * (k + 1))}), "SpMMT: out too wide")
+	e.wantShape(e.be.SpMMT(m, backend.Dense{Rows: r, Cols: k, Data: f32(r * k)}, backend.Dense{Rows: c, Cols: k, Data: f64(c * k)}), "SpMMT: float32 B into float64 out")
+	e.wantShape(e.be.SpMMT(m, backend.Dense{Rows: r, Cols: k, Data: i32(r * k)}, backend.Dense{Rows: c, Cols: k, Data: i32(c * k)}), "SpMMT: int32 operands")
+	e.wantShape(e.be.SpMMT(m, backend.Dense{Rows: r, Cols: k, Data: f64(r * k)}, backend.Dense{Rows: c, Cols: k, Data: f64(c*k - 1)}), "SpMMT: out's data too short")
+
 	dense := func(rows, cols int) backend.Dense {
 		return backend.Dense{Rows: rows, Cols: cols, Data: f64(rows * cols)}
 	}
@@ -345,6 +398,17 @@ func testDeterministic(e *env) {
 		twice("SpMM/"+kind.String(), func() []float64 {
 			out := e.dense(h.Rows, 13, make([]float64, h.Rows*13), kind)
 			e.check(e.be.SpMM(e.upload(h), e.dense(h.Cols, 13, bh, kind), out), "SpMM")
+			if kind == backend.Float32 {
+				return to64(e.f32(out.Data))
+			}
+			return e.f64(out.Data)
+		})
+	}
+	bt := randFloats(e.rng, h.Rows*13)
+	for _, kind := range []backend.Kind{backend.Float64, backend.Float32} {
+		twice("SpMMT/"+kind.String(), func() []float64 {
+			out := e.dense(h.Cols, 13, make([]float64, h.Cols*13), kind)
+			e.check(e.be.SpMMT(e.upload(h), e.dense(h.Rows, 13, bt, kind), out), "SpMMT")
 			if kind == backend.Float32 {
 				return to64(e.f32(out.Data))
 			}

@@ -89,6 +89,22 @@ func refSpMM(m *sparse.CSR, b []float64, k int) (out, scale []float64) {
 	return out, scale
 }
 
+// refSpMMT returns mᵀ * b (b is m.Rows x k, row-major) and the scales.
+func refSpMMT(m *sparse.CSR, b []float64, k int) (out, scale []float64) {
+	out, scale = make([]float64, m.Cols*k), make([]float64, m.Cols*k)
+	for i := 0; i < m.Rows; i++ {
+		idx, val := m.Row(i)
+		for p, c := range idx {
+			for j := 0; j < k; j++ {
+				x := float64(val[p]) * b[i*k+j]
+				out[int(c)*k+j] += x
+				scale[int(c)*k+j] += math.Abs(x)
+			}
+		}
+	}
+	return out, scale
+}
+
 // refGemm returns alpha*op(a)*op(b) + beta*c (beta == 0 ignores c) and the
 // scales; a is ar x ac, b is br x bc, c is m x n.
 func refGemm(tA, tB bool, alpha float64, a []float64, ar, ac int, b []float64, br, bc int, beta float64, c []float64) (out, scale []float64) {

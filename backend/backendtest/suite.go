@@ -34,6 +34,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"SelectCols", testSelectCols},
 		{"GramAccumulate", testGram},
 		{"SpMM", testSpMM},
+		{"SpMMT", testSpMMT},
 		{"Gemm", testGemm},
 		{"EigSymTop", testEigSymTop},
 		{"Shapes", testShapes},

@@ -22,12 +22,14 @@ type Backend struct {
 	model   string
 	blas    linalg.BLAS // Gemm: OpenBLAS when it loads
 	eigBLAS linalg.BLAS // EigSymTop's products: the Go engine, faster than OpenBLAS for its skinny blocks
+	kern    *rowKernels // SpMM and SpMMT on float64 operands: assembly row kernels, nil without AVX2+FMA
 
 	// Scratch reused between calls: per-worker column accumulators of
 	// ColStats, and the column-blocked copy of a row batch in
 	// GramAccumulate.
-	colAcc []colAcc
-	gram   gramScratch
+	colAcc   []colAcc
+	spmmtAcc []float64 // SpMMT: the workers' partial sums
+	gram     gramScratch
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -43,7 +45,7 @@ func New(threads int) *Backend {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{threads: threads, model: cpuModel(), blas: linalg.Default(), eigBLAS: linalg.NewGo(threads)}
+	return &Backend{threads: threads, model: cpuModel(), blas: linalg.Default(), eigBLAS: linalg.NewGo(threads), kern: simdKernels()}
 }
 
 // Device describes the host.
@@ -63,6 +65,7 @@ func (b *Backend) Device() backend.Device {
 // Close releases the scratch space. The backend stays usable.
 func (b *Backend) Close() error {
 	b.colAcc = nil
+	b.spmmtAcc = nil
 	b.gram = gramScratch{}
 	return nil
 }

@@ -1,4 +1,5 @@
-// Package cpu implements backend.Backend on the host's cores, in pure Go.
+// Package cpu implements backend.Backend on the host's cores, in Go, with
+// assembly kernels for the sparse products on amd64.
 //
 // Memory. A Buffer wraps a Go slice (Wrap makes one from a slice, Slice
 // returns the slice behind one, without copies). Upload shares the host
@@ -33,6 +34,22 @@
 // needs a private copy of C and each element of C receives its products in
 // row order. See gram.go.
 //
+// SpMM and SpMMT (out = mᵀ b: the pair applies ZᵀZ to a block of vectors
+// for PCA's matrix-free eigensolve) run, on float64 operands, on AVX2+FMA
+// row kernels in assembly (kernel_amd64.s; the build tag noasm, or a CPU
+// without them, leaves the Go loops): a row's values times panels of 16,
+// 8 and 4 columns of B. SpMM keeps the output row in registers and takes
+// several values at a time into separate sums, as one chain of FMAs per
+// column group would wait on the FMA latency; SpMMT keeps the row of B in
+// registers and adds into rows of out. On synth5k's scaled HVG matrix
+// (1.16e6 values) with 8 columns they run 4x and 5x faster than the Go
+// loops (0.6 and 0.8 ms on 2 cores). SpMMT splits the rows between
+// workers, each adding into its own float64 partial sum, added in worker
+// order. The kernels check every column index (an index outside the
+// matrix is an error, not a write out of bounds).
+//
 // Gemm and EigSymTop run on package linalg (its process-wide BLAS engine
-// and its block Lanczos eigensolver), with a fixed seed.
+// and its block Lanczos eigensolver), with a fixed seed. EigSymTopTol, not
+// part of backend.Backend, is EigSymTop converged to a residual relative
+// to each eigenvalue, which PCA asks for (package pipeline).
 package cpu

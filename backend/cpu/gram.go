@@ -213,7 +213,11 @@ func (g *gramScratch) tile(tl gramTile, R int, cs []float64) {
 	whole := tl.j0 == base && (tl.j1 == base+gramBlock || tl.j1 == d)
 	diag := tl.kb == bj
 	k0 := tl.kb * gramBlock
-	full := k0+gramBlock <= d
+	// The fast path takes rows of C as 256-element arrays; in the last,
+	// narrower block that reaches into the next row of C, which is fine
+	// (only the block's columns are indexed) except past the end of C,
+	// i.e. in the band that holds C's last row.
+	full := (tl.j1-1)*d+k0+gramBlock <= len(cs)
 	joff, koff := g.off[bj*R:(bj+1)*R+1], g.off[tl.kb*R:(tl.kb+1)*R+1]
 	loc, val := g.loc, g.val
 	// row returns C[base+l, k0:k0+256].

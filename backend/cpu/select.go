@@ -74,6 +74,9 @@ func (b *Backend) SelectCols(m backend.CSR, newIndex backend.Buffer, newCols int
 		seen[t] = true
 	}
 
+	// Both loops are branch-free: whether a column is kept is as good as
+	// random (a fifth of the genes at 5,000 of 28,000), and a mispredicted
+	// branch per value cost more than the rest of the work.
 	ptr := make([]int64, h.Rows+1)
 	bounds := b.splitRows(h.Indptr)
 	parts := len(bounds) - 1
@@ -81,9 +84,7 @@ func (b *Backend) SelectCols(m backend.CSR, newIndex backend.Buffer, newCols int
 		for i := bounds[p]; i < bounds[p+1]; i++ {
 			var n int64
 			for _, c := range h.Indices[h.Indptr[i]:h.Indptr[i+1]] {
-				if ni[c] >= 0 {
-					n++
-				}
+				n += int64(^uint32(ni[c]) >> 31) // 1 when kept (>= 0)
 			}
 			ptr[i+1] = n
 		}
@@ -92,18 +93,33 @@ func (b *Backend) SelectCols(m backend.CSR, newIndex backend.Buffer, newCols int
 		ptr[i+1] += ptr[i]
 	}
 	nnz := ptr[h.Rows]
-	out := &sparse.CSR{Rows: h.Rows, Cols: newCols, Indptr: ptr, Indices: make([]int32, nnz), Data: make([]float32, nnz)}
+	// One spare slot: each value is written at the next output position
+	// whether it is kept or not, and only kept ones advance it. A row's
+	// last write may land on the next row's first slot, which that row
+	// then overwrites; the last row of each worker's range, whose next row
+	// another worker owns, is copied with a branch instead.
+	idx, data := make([]int32, nnz+1), make([]float32, nnz+1)
+	out := &sparse.CSR{Rows: h.Rows, Cols: newCols, Indptr: ptr, Indices: idx[:nnz:nnz], Data: data[:nnz:nnz]}
 	parallel(parts, func(p int) {
 		for i := bounds[p]; i < bounds[p+1]; i++ {
 			o := ptr[i]
 			lo, hi := h.Indptr[i], h.Indptr[i+1]
 			val := h.Data[lo:hi]
-			for k, c := range h.Indices[lo:hi] {
-				if t := ni[c]; t >= 0 {
-					out.Indices[o] = t
-					out.Data[o] = val[k]
-					o++
+			if i == bounds[p+1]-1 {
+				for k, c := range h.Indices[lo:hi] {
+					if t := ni[c]; t >= 0 {
+						idx[o] = t
+						data[o] = val[k]
+						o++
+					}
 				}
+				continue
+			}
+			for k, c := range h.Indices[lo:hi] {
+				t := ni[c]
+				idx[o] = t
+				data[o] = val[k]
+				o += int64(^uint32(t) >> 31)
 			}
 		}
 	})

@@ -2,13 +2,17 @@ package cpu
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/scbench/scbench/backend"
 )
 
 // SpMM computes out = m * b, one output row per stored row, each the sum of
 // the rows of b picked by the row's column indices, scaled by its values.
-// Float32 operands are accumulated in float64 and rounded once.
+// Float32 operands are accumulated in float64 and rounded once. Float64
+// ones run on the assembly row kernels where the CPU has AVX2 and FMA
+// (kernel_amd64.s), which fuse the multiply-adds. A column index outside
+// the matrix is an ErrShape error (out is then undefined).
 func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error {
 	h, err := view("matrix", m)
 	if err != nil {
@@ -32,12 +36,30 @@ func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error
 		if err != nil {
 			return fmt.Errorf("cpu: SpMM: %w", err)
 		}
+		if b.kern != nil {
+			bounds := b.splitRows(h.Indptr)
+			ok := make([]bool, len(bounds)-1)
+			parallel(len(bounds)-1, func(p int) {
+				ok[p] = b.kern.spmmRows(h.Indptr, h.Indices, h.Data, bounds[p], bounds[p+1], bs, h.Cols, k, outs)
+			})
+			for _, o := range ok {
+				if !o {
+					return errBadIndex("SpMM", h.Cols)
+				}
+			}
+			return nil
+		}
+		var bad atomic.Bool
 		b.forRows(h.Indptr, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				o := outs[i*k : i*k+k]
 				clear(o)
 				lo, hi := h.Indptr[i], h.Indptr[i+1]
 				idx, val := h.Indices[lo:hi], h.Data[lo:hi]
+				if !indicesBelow(idx, h.Cols) {
+					bad.Store(true)
+					return
+				}
 				p := 0
 				for ; p+4 <= len(idx); p += 4 {
 					c := idx[p : p+4 : p+4]
@@ -51,6 +73,9 @@ func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error
 				}
 			}
 		})
+		if bad.Load() {
+			return errBadIndex("SpMM", h.Cols)
+		}
 	case backend.Float32:
 		bs, err := slice[float32]("B.Data", bd.Data, h.Cols*k)
 		if err != nil {
@@ -60,12 +85,17 @@ func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error
 		if err != nil {
 			return fmt.Errorf("cpu: SpMM: %w", err)
 		}
+		var bad atomic.Bool
 		b.forRows(h.Indptr, func(lo, hi int) {
 			acc := make([]float64, k)
 			for i := lo; i < hi; i++ {
 				clear(acc)
 				lo, hi := h.Indptr[i], h.Indptr[i+1]
 				idx, val := h.Indices[lo:hi], h.Data[lo:hi]
+				if !indicesBelow(idx, h.Cols) {
+					bad.Store(true)
+					return
+				}
 				p := 0
 				for ; p+4 <= len(idx); p += 4 {
 					c := idx[p : p+4 : p+4]
@@ -83,6 +113,9 @@ func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error
 				}
 			}
 		})
+		if bad.Load() {
+			return errBadIndex("SpMM", h.Cols)
+		}
 	default:
 		return fmt.Errorf("%w: cpu: SpMM: B is %s, want float64 or float32", backend.ErrShape, bd.Data.Kind())
 	}
@@ -132,4 +165,19 @@ func axpy32(a float64, x []float32, y []float64) {
 	for i, v := range x {
 		y[i] += a * float64(v)
 	}
+}
+
+// indicesBelow reports whether every index in idx lies in [0, n).
+func indicesBelow(idx []int32, n int) bool {
+	ok := true
+	for _, c := range idx {
+		ok = ok && uint32(c) < uint32(n)
+	}
+	return ok
+}
+
+// errBadIndex is the error of a product whose matrix has a column index
+// outside its columns (Upload does not check every index).
+func errBadIndex(op string, cols int) error {
+	return fmt.Errorf("%w: cpu: %s: a column index is outside the matrix's %d columns (check it with sparse.CSR.Validate)", backend.ErrShape, op, cols)
 }

@@ -85,7 +85,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		seed      = fs.Uint64("random-state", 0, "seed of the IVF-Flat training, UMAP and Leiden (scanpy's random_state)")
 		picture   = fs.String("picture", "", "path of the UMAP picture coloured by cluster (default: umap.png beside the output store; \"-\": none)")
 		report    = fs.String("report", "", "write a JSON report (per-step seconds, device, sizes, bytes read, peak memory) to this `file`")
-		cacheMem  = fs.String("cache-mem", "", "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB (default: half the available memory; beyond it a temporary file)")
+		cacheMem  = fs.String("cache-mem", "1GiB", "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB; beyond it the matrix goes to a temporary file in --tmp (read back through the page cache, which keeps the process's own memory small)")
 		tmpDir    = fs.String("tmp", "", "`folder` for temporary files: generated input, the on-disk cache (default $TMPDIR)")
 		synCells  = fs.Int("synth-cells", 20000, "cells to generate when there is no --input")
 		quiet     = fs.Bool("quiet", false, "no progress or timing table on stderr")

@@ -1,0 +1,91 @@
+package cpu
+
+// rowKernel computes one row of SpMM or SpMMT on a float64 panel of a
+// fixed width (16, 8 or 4 columns); see kernel_amd64.s. It reports false,
+// having stopped early, when a column index is outside [0, rows).
+type rowKernel func(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
+
+// rowKernels are the assembly kernels of one instruction set, widest
+// first.
+type rowKernels struct {
+	name        string
+	spmm, spmmt [3]rowKernel
+}
+
+// panelWidths are the widths of the kernels in rowKernels.spmm and spmmt.
+var panelWidths = [3]int{16, 8, 4}
+
+// spmmRow sets o = sum over the row's values v at column c of v times
+// row c of the rows x k matrix bs, panel by panel, the last k%4 columns
+// in Go. It reports false on a column index outside [0, rows).
+func (ks *rowKernels) spmmRow(idx []int32, val []float32, bs []float64, rows, k int, o []float64) bool {
+	n := len(idx)
+	if n == 0 {
+		clear(o)
+		return true
+	}
+	j := 0
+	for w, kern := range ks.spmm {
+		for width := panelWidths[w]; j+width <= k; j += width {
+			if !kern(n, &idx[0], &val[0], &bs[j], k*8, rows, &o[j]) {
+				return false
+			}
+		}
+	}
+	for ; j < k; j++ {
+		var s float64
+		for q, c := range idx {
+			if uint(c) >= uint(rows) {
+				return false
+			}
+			s += float64(val[q]) * bs[int(c)*k+j]
+		}
+		o[j] = s
+	}
+	return true
+}
+
+// spmmRows is spmmRow for the rows [lo, hi) of a CSR matrix (ptr, idx,
+// val), out row i at outs[i*k:]. (Wide products taken panel by panel over
+// blocks of rows, to keep a panel of B in cache, ran no faster at k = 100:
+// the hardware prefetchers keep up with the row-by-row gathers.)
+func (ks *rowKernels) spmmRows(ptr []int64, idx []int32, val []float32, lo, hi int, bs []float64, rows, k int, outs []float64) bool {
+	for i := lo; i < hi; i++ {
+		a, z := ptr[i], ptr[i+1]
+		if !ks.spmmRow(idx[a:z], val[a:z], bs, rows, k, outs[i*k:i*k+k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// spmmtRow adds v times x into row c of the rows x k matrix dst for each
+// of the row's values v at column c, panel by panel, the last k%4 columns
+// in Go. It reports false on a column index outside [0, rows).
+func (ks *rowKernels) spmmtRow(idx []int32, val []float32, x []float64, rows, k int, dst []float64) bool {
+	n := len(idx)
+	if n == 0 {
+		return true
+	}
+	j := 0
+	for w, kern := range ks.spmmt {
+		for width := panelWidths[w]; j+width <= k; j += width {
+			if !kern(n, &idx[0], &val[0], &dst[j], k*8, rows, &x[j]) {
+				return false
+			}
+		}
+	}
+	if j < k {
+		for q, c := range idx {
+			if uint(c) >= uint(rows) {
+				return false
+			}
+			v := float64(val[q])
+			row := dst[int(c)*k : int(c)*k+k]
+			for jj := j; jj < k; jj++ {
+				row[jj] += v * x[jj]
+			}
+		}
+	}
+	return true
+}

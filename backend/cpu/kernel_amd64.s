@@ -1,0 +1,294 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// The row kernels share one frame layout:
+//
+//	n+0(FP)     number of stored values of the row
+//	idx+8(FP)   *int32, their column indices
+//	val+16(FP)  *float32, their values
+//	mat+24(FP)  *float64: SpMM: the panel of B (row c at mat + c*ld);
+//	            SpMMT: the panel of out (row c at mat + c*ld)
+//	ld+32(FP)   row stride of mat, in bytes
+//	rows+40(FP) rows of mat: an index outside [0, rows) stops the kernel
+//	vec+48(FP)  *float64: SpMM: the output row (overwritten);
+//	            SpMMT: the row of B that the values multiply
+//	ret+56(FP)  bool: false when an index was out of range
+//
+// Registers: CX the count (from -n up), SI idx and DI val (past their
+// ends), DX mat, R8 ld, R9 rows, R10 vec, AX the current row's byte
+// offset, Y4 the broadcast value.
+
+#define PROLOGUE \
+	MOVQ n+0(FP), CX \
+	MOVQ idx+8(FP), SI \
+	MOVQ val+16(FP), DI \
+	MOVQ mat+24(FP), DX \
+	MOVQ ld+32(FP), R8 \
+	MOVQ rows+40(FP), R9 \
+	MOVQ vec+48(FP), R10 \
+	LEAQ (SI)(CX*4), SI \
+	LEAQ (DI)(CX*4), DI \
+	NEGQ CX
+
+// NEXT(off) loads the index off bytes past the current one into AX as a
+// byte offset into mat (jumping to bad when it is out of range) and the
+// value, widened and broadcast, into Y4. SI and DI point past the ends of
+// idx and val and CX counts up from -n to 0, so one increment steps both.
+#define NEXT(off) \
+	MOVLQSX off(SI)(CX*4), AX \
+	CMPQ AX, R9 \
+	JAE bad \
+	IMULQ R8, AX \
+	VBROADCASTSS off(DI)(CX*4), X4 \
+	VCVTPS2PD X4, Y4
+
+#define EPILOGUE \
+	VZEROUPPER \
+	MOVB $1, ret+56(FP) \
+	RET \
+bad: \
+	VZEROUPPER \
+	MOVB $0, ret+56(FP) \
+	RET
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv0() (eax uint32)
+TEXT ·xgetbv0(SB), NOSPLIT, $0-4
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	RET
+
+// SpMM: vec[0:w] = sum over q of val[q] * mat[idx[q]][0:w], the sum in
+// registers, stored once. An FMA's latency is 4 cycles: one chain of
+// sums per column group would leave the FMA units idle, so several values
+// are taken at a time into separate sums (8 chains), which are added at
+// the end.
+
+// func spmmRow16(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
+TEXT ·spmmRow16(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	CMPQ   CX, $-2
+	JG     tail16
+
+loop16:
+	NEXT(0)
+	VFMADD231PD (DX)(AX*1), Y4, Y0
+	VFMADD231PD 32(DX)(AX*1), Y4, Y1
+	VFMADD231PD 64(DX)(AX*1), Y4, Y2
+	VFMADD231PD 96(DX)(AX*1), Y4, Y3
+	NEXT(4)
+	VFMADD231PD (DX)(AX*1), Y4, Y6
+	VFMADD231PD 32(DX)(AX*1), Y4, Y7
+	VFMADD231PD 64(DX)(AX*1), Y4, Y8
+	VFMADD231PD 96(DX)(AX*1), Y4, Y9
+	ADDQ        $2, CX
+	CMPQ        CX, $-2
+	JLE         loop16
+
+tail16:
+	TESTQ CX, CX
+	JE    store16
+	NEXT(0)
+	VFMADD231PD (DX)(AX*1), Y4, Y0
+	VFMADD231PD 32(DX)(AX*1), Y4, Y1
+	VFMADD231PD 64(DX)(AX*1), Y4, Y2
+	VFMADD231PD 96(DX)(AX*1), Y4, Y3
+
+store16:
+	VADDPD  Y6, Y0, Y0
+	VADDPD  Y7, Y1, Y1
+	VADDPD  Y8, Y2, Y2
+	VADDPD  Y9, Y3, Y3
+	VMOVUPD Y0, (R10)
+	VMOVUPD Y1, 32(R10)
+	VMOVUPD Y2, 64(R10)
+	VMOVUPD Y3, 96(R10)
+	EPILOGUE
+
+// func spmmRow8(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
+TEXT ·spmmRow8(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	CMPQ   CX, $-4
+	JG     tail8
+
+loop8:
+	NEXT(0)
+	VFMADD231PD (DX)(AX*1), Y4, Y0
+	VFMADD231PD 32(DX)(AX*1), Y4, Y1
+	NEXT(4)
+	VFMADD231PD (DX)(AX*1), Y4, Y2
+	VFMADD231PD 32(DX)(AX*1), Y4, Y3
+	NEXT(8)
+	VFMADD231PD (DX)(AX*1), Y4, Y6
+	VFMADD231PD 32(DX)(AX*1), Y4, Y7
+	NEXT(12)
+	VFMADD231PD (DX)(AX*1), Y4, Y8
+	VFMADD231PD 32(DX)(AX*1), Y4, Y9
+	ADDQ        $4, CX
+	CMPQ        CX, $-4
+	JLE         loop8
+
+tail8:
+	TESTQ CX, CX
+	JE    store8
+
+tailloop8:
+	NEXT(0)
+	VFMADD231PD (DX)(AX*1), Y4, Y0
+	VFMADD231PD 32(DX)(AX*1), Y4, Y1
+	INCQ        CX
+	JNZ         tailloop8
+
+store8:
+	VADDPD  Y2, Y0, Y0
+	VADDPD  Y3, Y1, Y1
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y9, Y7, Y7
+	VADDPD  Y6, Y0, Y0
+	VADDPD  Y7, Y1, Y1
+	VMOVUPD Y0, (R10)
+	VMOVUPD Y1, 32(R10)
+	EPILOGUE
+
+// func spmmRow4(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
+TEXT ·spmmRow4(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	CMPQ   CX, $-4
+	JG     tail4
+
+loop4:
+	NEXT(0)
+	VFMADD231PD (DX)(AX*1), Y4, Y0
+	NEXT(4)
+	VFMADD231PD (DX)(AX*1), Y4, Y1
+	NEXT(8)
+	VFMADD231PD (DX)(AX*1), Y4, Y2
+	NEXT(12)
+	VFMADD231PD (DX)(AX*1), Y4, Y3
+	ADDQ        $4, CX
+	CMPQ        CX, $-4
+	JLE         loop4
+
+tail4:
+	TESTQ CX, CX
+	JE    store4
+
+tailloop4:
+	NEXT(0)
+	VFMADD231PD (DX)(AX*1), Y4, Y0
+	INCQ        CX
+	JNZ         tailloop4
+
+store4:
+	VADDPD  Y1, Y0, Y0
+	VADDPD  Y3, Y2, Y2
+	VADDPD  Y2, Y0, Y0
+	VMOVUPD Y0, (R10)
+	EPILOGUE
+
+// SpMMT: mat[idx[q]][0:w] += val[q] * vec[0:w], vec held in registers.
+
+// func spmmtRow16(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
+TEXT ·spmmtRow16(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VMOVUPD (R10), Y0
+	VMOVUPD 32(R10), Y1
+	VMOVUPD 64(R10), Y2
+	VMOVUPD 96(R10), Y3
+	TESTQ   CX, CX
+	JE      done16t
+
+loop16t:
+	NEXT(0)
+	ADDQ        DX, AX
+	VMOVUPD     (AX), Y6
+	VMOVUPD     32(AX), Y7
+	VMOVUPD     64(AX), Y8
+	VMOVUPD     96(AX), Y9
+	VFMADD231PD Y0, Y4, Y6
+	VFMADD231PD Y1, Y4, Y7
+	VFMADD231PD Y2, Y4, Y8
+	VFMADD231PD Y3, Y4, Y9
+	VMOVUPD     Y6, (AX)
+	VMOVUPD     Y7, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	VMOVUPD     Y9, 96(AX)
+	INCQ        CX
+	JNZ         loop16t
+
+done16t:
+	EPILOGUE
+
+// func spmmtRow8(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
+TEXT ·spmmtRow8(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VMOVUPD (R10), Y0
+	VMOVUPD 32(R10), Y1
+	TESTQ   CX, CX
+	JE      done8t
+
+loop8t:
+	NEXT(0)
+	ADDQ        DX, AX
+	VMOVUPD     (AX), Y6
+	VMOVUPD     32(AX), Y7
+	VFMADD231PD Y0, Y4, Y6
+	VFMADD231PD Y1, Y4, Y7
+	VMOVUPD     Y6, (AX)
+	VMOVUPD     Y7, 32(AX)
+	INCQ        CX
+	JNZ         loop8t
+
+done8t:
+	EPILOGUE
+
+// func spmmtRow4(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
+TEXT ·spmmtRow4(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VMOVUPD (R10), Y0
+	TESTQ   CX, CX
+	JE      done4t
+
+loop4t:
+	NEXT(0)
+	ADDQ        DX, AX
+	VMOVUPD     (AX), Y6
+	VFMADD231PD Y0, Y4, Y6
+	VMOVUPD     Y6, (AX)
+	INCQ        CX
+	JNZ         loop4t
+
+done4t:
+	EPILOGUE
