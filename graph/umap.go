@@ -82,6 +82,9 @@ type UMAPParams struct {
 	Coords    []float32
 	CoordsDim int
 	Threads   int // goroutines; 0: GOMAXPROCS
+	// Progress, when not nil, is called after each epoch with the epochs
+	// done and the total, from the goroutine that called UMAP.
+	Progress func(done, total int)
 }
 
 // DefaultRandomInitCells is the size from which UMAP starts from a random
@@ -364,6 +367,9 @@ func umapOptimize(emb []float32, dim int, e *umapEdges, nEpochs, nVert int, p UM
 			}()
 		}
 		wg.Wait()
+		if p.Progress != nil {
+			p.Progress(epoch+1, nEpochs)
+		}
 	}
 	var total int64
 	for t := 0; t < threads; t++ {

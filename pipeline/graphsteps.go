@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"gonum.org/v1/gonum/blas/blas32"
 
@@ -97,6 +98,13 @@ func (r *runner) umap() error {
 	pca := r.res.PCA
 	sw := startWatch()
 	up := graph.UMAPParams{Seed: r.p.RandomState, Coords: pca.Scores, CoordsDim: pca.NComps}
+	n := g.Connectivities.Rows
+	start := sw.wall
+	up.Progress = func(done, total int) {
+		if r.opt.OnProgress != nil {
+			r.opt.OnProgress(Progress{Pass: "umap", Done: done, Total: total, Unit: "epochs", Rows: n, Elapsed: time.Since(start)})
+		}
+	}
 	var err error
 	g.UMAP, g.UMAPInfo, err = graph.UMAP(g.Connectivities, up)
 	if err != nil {

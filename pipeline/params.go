@@ -108,7 +108,8 @@ func ParseStep(name string) (Step, error) {
 // Progress describes how far a pass over the data has got.
 type Progress struct {
 	Pass        string // e.g. "pass 1: qc, normalize, log1p, gene statistics"
-	Done, Total int    // chunks
+	Done, Total int    // chunks, or the units Unit names
+	Unit        string // what Done and Total count: "" for chunks of cells, "epochs" for UMAP
 	Rows        int    // rows (cells) done
 	Elapsed     time.Duration
 }

@@ -346,6 +346,9 @@ func (p *progressPrinter) update(pr pipeline.Progress) {
 		rate = float64(pr.Rows) / s
 	}
 	line := fmt.Sprintf("%s: %d/%d chunks, %d cells, %.0f cells/s, %.1f s", pr.Pass, pr.Done, pr.Total, pr.Rows, rate, pr.Elapsed.Seconds())
+	if pr.Unit != "" {
+		line = fmt.Sprintf("%s: %d/%d %s, %d cells, %.1f s", pr.Pass, pr.Done, pr.Total, pr.Unit, pr.Rows, pr.Elapsed.Seconds())
+	}
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		p.open = !end
