@@ -152,6 +152,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError(fs, "%v", err)
 	}
+	if outPath != "" {
+		// Fail now, not after the first pass over the data.
+		if st, err := os.Stat(filepath.Dir(outPath)); err != nil || !st.IsDir() {
+			return usageError(fs, "--out %s: its folder %s does not exist (create it first)", outPath, filepath.Dir(outPath))
+		}
+	}
 
 	in, err := anndata.Open(inPath)
 	if err != nil {

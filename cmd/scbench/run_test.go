@@ -91,6 +91,7 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"run", "--backend", "cuda"}, 2, "not available yet"},
 		{[]string{"run", "--backend", "tpu"}, 2, "unknown backend"},
 		{[]string{"run", "--until", "tsne"}, 2, "unknown step"},
+		{[]string{"run", "--input", store, "--out", filepath.Join(dir, "no", "such", "out.zarr")}, 2, "does not exist"},
 		{[]string{"run", "--min-genes", "300", "--max-genes", "100"}, 2, "max_genes"},
 		{[]string{"run", "--cache-mem", "lots"}, 2, "not a size"},
 		{[]string{"run", "--input", filepath.Join(dir, "missing.zarr"), "--out", "-"}, 1, "missing.zarr"},
