@@ -2,11 +2,7 @@
 
 package knn
 
-// cpuid executes CPUID with the given leaf and sub-leaf.
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-
-// xgetbv0 returns the low half of XCR0 (the register states the OS saves).
-func xgetbv0() (eax uint32)
+import "github.com/scbench/scbench/internal/cpufeat"
 
 // dist6x16AVX2 is the AVX2+FMA micro-kernel; see kernel_amd64.s.
 //
@@ -19,26 +15,7 @@ func dist6x16AVX2(kc int, a, b, pn, qn, thr, c *float32) (lo, hi uint64)
 func sqdist64AVX2(q, p *float32, d int) float64
 
 // hasAVX2FMA reports whether the CPU and OS support AVX2 and FMA3.
-func hasAVX2FMA() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const (
-		fma     = 1 << 12
-		osxsave = 1 << 27
-		avx     = 1 << 28
-	)
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if xgetbv0()&6 != 6 { // the OS must save XMM and YMM state
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0
-}
+func hasAVX2FMA() bool { return cpufeat.AVX2FMA() }
 
 // kernelAVX2 checks the slices once, so the assembly never reads or
 // writes outside them.

@@ -52,24 +52,6 @@ bad: \
 	MOVB $0, ret+56(FP) \
 	RET
 
-// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func xgetbv0() (eax uint32)
-TEXT ·xgetbv0(SB), NOSPLIT, $0-4
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	RET
-
 // SpMM: vec[0:w] = sum over q of val[q] * mat[idx[q]][0:w], the sum in
 // registers, stored once. An FMA's latency is 4 cycles: one chain of
 // sums per column group would leave the FMA units idle, so several values
