@@ -29,7 +29,7 @@ const holdLimit = 4 << 30
 // known (a sparse X) and its decoded size fits Options.HoldBudget.
 func (r *runner) holdChunks() {
 	r.held, r.heldNormalized = nil, false
-	if !r.pass2Needed {
+	if !r.pass2Needed || r.holdOnDevice() {
 		return
 	}
 	_, _, nnz := r.in.shape()

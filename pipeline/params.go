@@ -131,6 +131,12 @@ type Options struct {
 	// not read and decode the store again (see held.go). 0 means a quarter
 	// of the memory available, at most 4 GiB; negative, never.
 	HoldBudget int64
+	// DeviceBudget is the most bytes of a GPU's memory that data kept
+	// between passes may take there (see resident.go): pass 1's chunks for
+	// pass 2, and the scaled HVG matrix for PCA. 0 means 60% of the
+	// device's memory; negative, never (the host keeps them, as on the
+	// CPU backend). It does not apply to the CPU backend.
+	DeviceBudget int64
 	// TempDir holds the on-disk cache ("" means os.TempDir()).
 	TempDir string
 	// ReadWorkers is the number of decoding goroutines of the reader (0:

@@ -126,7 +126,12 @@ func (r *runner) pass1Chunk(c anndata.Chunk, bufs *bufCache, all, kept backend.C
 	if err != nil {
 		return r.chunkErr(c, "uploading", err)
 	}
-	defer m.Free()
+	keep := false // m is held on the device for pass 2
+	defer func() {
+		if !keep {
+			m.Free()
+		}
+	}()
 	s, err := bufs.get(c.Rows)
 	if err != nil {
 		return err
@@ -172,6 +177,11 @@ func (r *runner) pass1Chunk(c anndata.Chunk, bufs *bufCache, all, kept backend.C
 			return r.chunkErr(c, "gene statistics of kept cells", err)
 		}
 	}
+	if r.devHeld != nil {
+		r.devHeld = append(r.devHeld, devChunk{start: c.Start, m: m})
+		keep = true
+		return nil
+	}
 	if r.held != nil {
 		// What pass 2 would re-read and redo: the chunk as it is now
 		// (normalized and log1p'd when normalize is set).
@@ -212,7 +222,7 @@ func (r *runner) selectGenes() error {
 func (r *runner) pass2() (err error) {
 	b, res := r.b, r.res
 	sw := startWatch()
-	nObs, nVar := r.outShape()
+	_, nVar := r.outShape()
 	pca := r.until >= StepPCA
 
 	var newIndex, invStd backend.Buffer
@@ -257,6 +267,12 @@ func (r *runner) pass2() (err error) {
 			return err
 		}
 		r.cache = newMatrixCache(r.budget(), r.opt.TempDir)
+		var zNNZ int64
+		for _, j := range res.HVGIndex {
+			zNNZ += r.keptNNZ[j]
+		}
+		r.zResident = r.zOnDevice(zNNZ)
+		r.res.Report.ZOnDevice = r.zResident
 		r.matrixFree = r.choosePCAPath()
 		if !r.matrixFree {
 			buf, err := allocF64(b, nVar*nVar)
@@ -271,6 +287,33 @@ func (r *runner) pass2() (err error) {
 
 	total := chunkCount(r.nObs, r.opt.chunkRows())
 	start := time.Now()
+	next, done, rowsOut := 0, 0, 0
+	var nnzOut int64
+	if r.devHeld != nil {
+		// Pass 1's chunks, on the device: each is handed over and dropped.
+		for i := range r.devHeld {
+			dc := r.devHeld[i]
+			r.devHeld[i] = devChunk{}
+			if dc.start != next {
+				dc.m.Free()
+				return fmt.Errorf("pipeline: %s: held chunk starts at row %d, want %d", pass2Name, dc.start, next)
+			}
+			rows, nnz, err := r.pass2Device(dc.start, dc.m, bufs, newIndex, invStd, nVar)
+			if err != nil {
+				return err
+			}
+			next += rows
+			done++
+			rowsOut += rowsKept(r.res.Obs.Keep[dc.start : dc.start+rows])
+			nnzOut += nnz
+			r.progress(pass2Name, done, total, next, start)
+			if err := r.canceled(pass2Name); err != nil {
+				return err
+			}
+		}
+		r.devHeld = nil
+		return r.pass2Done(sw, next, rowsOut, nnzOut, pca)
+	}
 	var chunks chunkIter
 	if r.held != nil {
 		chunks = &heldChunks{held: r.held, at: -1}
@@ -279,8 +322,6 @@ func (r *runner) pass2() (err error) {
 		chunks = r.stream()
 	}
 	defer chunks.Close()
-	next, done, rowsOut := 0, 0, 0
-	var nnzOut int64
 	for chunks.Next() {
 		c := chunks.Chunk()
 		if err := r.checkChunk(c, next); err != nil {
@@ -302,6 +343,25 @@ func (r *runner) pass2() (err error) {
 	if err := chunks.Err(); err != nil {
 		return fmt.Errorf("pipeline: %s: %w", pass2Name, err)
 	}
+	return r.pass2Done(sw, next, rowsOut, nnzOut, pca)
+}
+
+// rowsKept counts the kept cells of a chunk.
+func rowsKept(keep []bool) int {
+	n := 0
+	for _, k := range keep {
+		if k {
+			n++
+		}
+	}
+	return n
+}
+
+// pass2Done checks pass 2's counts, reads Z's column statistics and
+// records the step.
+func (r *runner) pass2Done(sw stopwatch, next, rowsOut int, nnzOut int64, pca bool) error {
+	b, res := r.b, r.res
+	nObs, nVar := r.outShape()
 	if next != r.nObs || rowsOut != nObs {
 		return fmt.Errorf("pipeline: %s: read %d of %d rows of %s and made %d of %d output rows (did the store change since pass 1?)", pass2Name, next, r.nObs, r.in.path(), rowsOut, nObs)
 	}
@@ -309,6 +369,14 @@ func (r *runner) pass2() (err error) {
 	if pca {
 		res.Report.CacheBytes = r.cache.bytes
 		res.Report.CacheDisk = r.cache.OnDisk()
+		if r.zResident {
+			for _, m := range r.zDev {
+				res.Report.CacheBytes += m.NNZ*8 + int64(m.Rows+1)*8
+			}
+			if err := r.joinZ(); err != nil {
+				return err
+			}
+		}
 		sum, sumSq := make([]float64, nVar), make([]float64, nVar)
 		if err := b.Read(sum, r.zStats.Sum); err != nil {
 			return err
@@ -347,7 +415,6 @@ func (r *runner) pass2() (err error) {
 // pass2Chunk does pass 2's work on one chunk and returns the rows and
 // values it output.
 func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd backend.Buffer, nVar int) (int, int64, error) {
-	b := r.b
 	if r.until < StepFilter {
 		// X stays the raw counts (the writer copies them).
 		if err := r.w.AppendX(c.CSR); err != nil {
@@ -359,7 +426,34 @@ func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd ba
 	if err != nil {
 		return 0, 0, r.chunkErr(c, pass2Name, err)
 	}
-	defer m.Free()
+	return r.pass2Matrix(c.Start, c.Rows, m, invStd)
+}
+
+// pass2Device does pass 2's work on a chunk held on the device since pass
+// 1 (normalized and log1p'd), which it takes over, and returns the chunk's
+// input rows and the values it output.
+func (r *runner) pass2Device(start int, raw backend.CSR, bufs *bufCache, newIndex, invStd backend.Buffer, nVar int) (int, int64, error) {
+	rows := raw.Rows
+	m, err := r.transformDevice(start, raw, bufs, newIndex, nVar)
+	if err != nil {
+		return 0, 0, r.rowsErr(start, rows, pass2Name, err)
+	}
+	_, nnz, err := r.pass2Matrix(start, rows, m, invStd)
+	return rows, nnz, err
+}
+
+// pass2Matrix writes a transformed chunk m (input rows start to
+// start+inRows) to the output store, scales it, adds its statistics and
+// keeps it for PCA, and returns its rows and values. It takes m over.
+func (r *runner) pass2Matrix(start, inRows int, m backend.CSR, invStd backend.Buffer) (int, int64, error) {
+	b := r.b
+	c := anndata.Chunk{Start: start, CSR: &sparse.CSR{Rows: inRows}} // for messages
+	keep := false                                                    // m stays on the device as part of Z
+	defer func() {
+		if !keep {
+			m.Free()
+		}
+	}()
 	if m.Rows == 0 {
 		return 0, 0, nil
 	}
@@ -387,6 +481,11 @@ func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd ba
 				return 0, 0, r.chunkErr(c, "Gram matrix", err)
 			}
 		}
+		if r.zResident {
+			r.zDev = append(r.zDev, m)
+			keep = true
+			return m.Rows, m.NNZ, nil
+		}
 		h, err := b.Download(m)
 		if err != nil {
 			return 0, 0, r.chunkErr(c, "downloading", err)
@@ -404,13 +503,26 @@ func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd ba
 // already: the same operations on the same values, so the result has the
 // same bits as from a re-read chunk.
 func (r *runner) transform(start int, raw *sparse.CSR, bufs *bufCache, newIndex backend.Buffer, nVar int) (out backend.CSR, err error) {
-	b, res := r.b, r.res
-	s, err := bufs.get(raw.Rows)
+	b := r.b
+	m, err := b.Upload(raw)
 	if err != nil {
 		return backend.CSR{}, err
 	}
+	return r.transformDevice(start, m, bufs, newIndex, nVar)
+}
+
+// transformDevice is transform on a chunk already on the device, which it
+// takes over: m is freed unless it is the result.
+func (r *runner) transformDevice(start int, m backend.CSR, bufs *bufCache, newIndex backend.Buffer, nVar int) (out backend.CSR, err error) {
+	b, res := r.b, r.res
+	rows := m.Rows
+	s, err := bufs.get(rows)
+	if err != nil {
+		m.Free()
+		return backend.CSR{}, err
+	}
 	kept := 0
-	for i := range raw.Rows {
+	for i := range rows {
 		s.hostMask[i] = 0
 		if res.Obs.Keep[start+i] {
 			s.hostMask[i] = 1
@@ -418,10 +530,6 @@ func (r *runner) transform(start int, raw *sparse.CSR, bufs *bufCache, newIndex 
 			s.hostFactor[kept] = normalizeFactor(res.Obs.TotalCounts[start+i], r.p.TargetSum)
 			kept++
 		}
-	}
-	m, err := b.Upload(raw)
-	if err != nil {
-		return backend.CSR{}, err
 	}
 	// cur is the latest matrix; the ones before it are freed as it
 	// replaces them, it is freed itself on error.
@@ -449,7 +557,7 @@ func (r *runner) transform(start int, raw *sparse.CSR, bufs *bufCache, newIndex 
 		}
 		replace(next)
 	}
-	if kept < raw.Rows {
+	if kept < rows {
 		if err := b.Write(s.mask, s.hostMask); err != nil {
 			return backend.CSR{}, err
 		}
@@ -565,34 +673,47 @@ func (r *runner) pca() error {
 	row, done := 0, 0
 	nChunks := len(r.cache.mem) + r.cache.disk
 	start := time.Now()
-	err := r.cache.Each(func(h *sparse.CSR) error {
-		m, err := b.Upload(h)
+	project := func(m backend.CSR) error {
+		scores, err := out.get(m.Rows * k)
 		if err != nil {
 			return err
 		}
-		defer m.Free()
-		scores, err := out.get(h.Rows * k)
-		if err != nil {
-			return err
-		}
-		host = grow(host, h.Rows*k)
-		if err := b.SpMM(m, vecs, backend.Dense{Rows: h.Rows, Cols: k, Data: scores}); err != nil {
-			return fmt.Errorf("pipeline: %s, rows %d-%d of the kept cells: %w", pass3Name, row, row+h.Rows, err)
+		host = grow(host, m.Rows*k)
+		if err := b.SpMM(m, vecs, backend.Dense{Rows: m.Rows, Cols: k, Data: scores}); err != nil {
+			return fmt.Errorf("pipeline: %s, rows %d-%d of the kept cells: %w", pass3Name, row, row+m.Rows, err)
 		}
 		if err := b.Read(host, scores); err != nil {
 			return err
 		}
-		dst := pr.Scores[row*k : (row+h.Rows)*k]
-		for i := range h.Rows {
+		dst := pr.Scores[row*k : (row+m.Rows)*k]
+		for i := range m.Rows {
 			for c := range k {
 				dst[i*k+c] = float32(host[i*k+c] - off[c])
 			}
 		}
-		row += h.Rows
+		row += m.Rows
 		done++
 		r.progress(pass3Name, done, nChunks, row, start)
 		return r.canceled(pass3Name)
-	})
+	}
+	var err error
+	if r.zResident {
+		nChunks = len(r.zDev)
+		for _, m := range r.zDev {
+			if err = project(m); err != nil {
+				break
+			}
+		}
+	} else {
+		err = r.cache.Each(func(h *sparse.CSR) error {
+			m, err := b.Upload(h)
+			if err != nil {
+				return err
+			}
+			defer m.Free()
+			return project(m)
+		})
+	}
 	if err != nil {
 		return err
 	}

@@ -83,11 +83,16 @@ func (r *runner) choosePCAPath() bool {
 	free := sparseCost * 2 * float64(nnz) * products
 	dense := d*d*products + gramCost*float64(nnz)*float64(nnz)/(2*max(n, 1))
 	mf := inMemory && free < dense
+	if r.zResident {
+		// Z on a GPU: its products run at memory bandwidth, and the Gram
+		// matrix has no fast GPU kernel here (GramAccumulate is a fallback).
+		mf = true
+	}
 	switch r.opt.pcaPath {
 	case "covariance":
 		mf = false
 	case "matrix-free":
-		mf = inMemory
+		mf = inMemory || r.zResident
 	case "matrix-free, on disk": // the fallback of eigenMatrixFree
 		mf = true
 	}
@@ -122,7 +127,16 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 		}
 		return nil
 	}
-	if r.cache.OnDisk() {
+	if r.zResident {
+		each = func(fn func(c int, m backend.CSR) error) error {
+			for c, m := range r.zDev {
+				if err := fn(c, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	} else if r.cache.OnDisk() {
 		r.warn("pca: the HVG matrix (%s) went to disk although its estimate fit the cache budget: the matrix-free eigensolve re-reads it for every product (raise the cache budget)", FormatBytes(r.cache.bytes))
 		each = func(fn func(c int, m backend.CSR) error) error {
 			c := 0
@@ -234,7 +248,7 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 		}
 		return nil
 	}
-	if r.cache.rows == 0 {
+	if r.cache.rows == 0 && len(r.zDev) == 0 {
 		return nil, nil, fmt.Errorf("pipeline: matrix-free PCA: the HVG matrix is empty")
 	}
 	vals, vecs, err := linalg.EigSymTopOp(d, apply, k, &linalg.EigOptions{

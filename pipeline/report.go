@@ -15,30 +15,37 @@ import (
 // Report describes a run: what went in and out, and where the time went.
 // It marshals to the JSON of `scbench run --report`.
 type Report struct {
-	Backend    string     `json:"backend"`
-	Device     string     `json:"device"`
-	Threads    int        `json:"threads,omitempty"`
-	Input      string     `json:"input"`
-	Output     string     `json:"output,omitempty"`
-	Params     Params     `json:"params"`
-	Until      string     `json:"until"`
-	ChunkRows  int        `json:"chunk_rows"`
-	CellsIn    int        `json:"cells_in"`
-	GenesIn    int        `json:"genes_in"`
-	NNZIn      int64      `json:"nnz_in"`
-	CellsOut   int        `json:"cells_out"`
-	GenesOut   int        `json:"genes_out"`
-	NNZOut     int64      `json:"nnz_out"`
-	NComps     int        `json:"n_comps,omitempty"`
-	BytesRead  int64      `json:"bytes_read"` // compressed bytes of X read from the store, all passes
-	PeakRSS    int64      `json:"peak_rss_bytes"`
-	CacheBytes int64      `json:"cache_bytes,omitempty"` // the HVG-subset matrix kept between passes 2 and 3
-	CacheDisk  bool       `json:"cache_on_disk,omitempty"`
-	HeldBytes  int64      `json:"held_bytes,omitempty"` // pass 1's chunks kept in memory for pass 2 (0: pass 2 re-read the store)
-	PCAPath    string     `json:"pca_path,omitempty"`   // "covariance" or "matrix-free" (see the package documentation)
-	Seconds    float64    `json:"seconds"`              // wall time of the whole run
-	Steps      []StepTime `json:"steps"`
-	Warnings   []string   `json:"warnings,omitempty"`
+	Backend    string `json:"backend"`
+	Device     string `json:"device"`
+	Threads    int    `json:"threads,omitempty"`
+	Input      string `json:"input"`
+	Output     string `json:"output,omitempty"`
+	Params     Params `json:"params"`
+	Until      string `json:"until"`
+	ChunkRows  int    `json:"chunk_rows"`
+	CellsIn    int    `json:"cells_in"`
+	GenesIn    int    `json:"genes_in"`
+	NNZIn      int64  `json:"nnz_in"`
+	CellsOut   int    `json:"cells_out"`
+	GenesOut   int    `json:"genes_out"`
+	NNZOut     int64  `json:"nnz_out"`
+	NComps     int    `json:"n_comps,omitempty"`
+	BytesRead  int64  `json:"bytes_read"` // compressed bytes of X read from the store, all passes
+	PeakRSS    int64  `json:"peak_rss_bytes"`
+	CacheBytes int64  `json:"cache_bytes,omitempty"` // the HVG-subset matrix kept between passes 2 and 3
+	CacheDisk  bool   `json:"cache_on_disk,omitempty"`
+	HeldBytes  int64  `json:"held_bytes,omitempty"` // pass 1's chunks kept in memory for pass 2 (0: pass 2 re-read the store)
+	PCAPath    string `json:"pca_path,omitempty"`   // "covariance" or "matrix-free" (see the package documentation)
+	// HeldOnDevice: pass 1's chunks were kept on the GPU (HeldBytes of
+	// them); ZOnDevice: so was the scaled HVG matrix (resident.go).
+	HeldOnDevice bool `json:"held_on_device,omitempty"`
+	ZOnDevice    bool `json:"z_on_device,omitempty"`
+	// PeakDeviceBytes is the most device memory the backend's buffers
+	// took at once (GPU backends).
+	PeakDeviceBytes int64      `json:"peak_device_bytes,omitempty"`
+	Seconds         float64    `json:"seconds"` // wall time of the whole run
+	Steps           []StepTime `json:"steps"`
+	Warnings        []string   `json:"warnings,omitempty"`
 }
 
 // StepTime is the time of one step of the run. Passes over the data fuse
@@ -137,6 +144,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(bw, "cells %d -> %d, genes %d -> %d, nnz %d -> %d, %s read, peak memory %s, backend %s (%s)\n",
 		r.CellsIn, r.CellsOut, r.GenesIn, r.GenesOut, r.NNZIn, r.NNZOut,
 		FormatBytes(r.BytesRead), FormatBytes(r.PeakRSS), r.Backend, r.Device)
+	if r.PeakDeviceBytes > 0 {
+		fmt.Fprintf(bw, "peak device memory %s (pass 1's chunks kept there: %v; the scaled HVG matrix: %v)\n",
+			FormatBytes(r.PeakDeviceBytes), r.HeldOnDevice, r.ZOnDevice)
+	}
 	for _, m := range r.Warnings {
 		fmt.Fprintf(bw, "warning: %s\n", m)
 	}

@@ -114,6 +114,9 @@ func run(ctx context.Context, b backend.Backend, src source, out string, p Param
 	rep := &r.res.Report
 	rep.Seconds = time.Since(start).Seconds()
 	rep.PeakRSS = PeakRSS()
+	if pm, ok := b.(interface{ PeakMemory() int64 }); ok {
+		rep.PeakDeviceBytes = pm.PeakMemory()
+	}
 	return r.res, err
 }
 
@@ -135,6 +138,12 @@ type runner struct {
 	// store), normalized and log1p'd when heldNormalized; see held.go.
 	held           []anndata.Chunk
 	heldNormalized bool
+	// devHeld are pass 1's chunks kept on a GPU for pass 2, and zDev the
+	// scaled HVG matrix kept there for PCA (resident.go); zResident is
+	// set before pass 2 when Z stays on the device.
+	devHeld   []devChunk
+	zDev      []backend.CSR
+	zResident bool
 	// keptNNZ is each input gene's non-zero count over the kept cells.
 	keptNNZ []int64
 	// matrixFree: PCA applies the covariance through the cached Z instead
@@ -155,6 +164,7 @@ func (r *runner) warn(format string, a ...any) {
 func (r *runner) run(out string) (err error) {
 	rep := &r.res.Report
 	defer func() {
+		r.freeDevice()
 		if r.cache != nil {
 			if cerr := r.cache.Close(); err == nil && cerr != nil {
 				err = cerr
@@ -406,4 +416,9 @@ func (r *runner) canceled(pass string) error {
 		return fmt.Errorf("pipeline: %s: %w", pass, err)
 	}
 	return nil
+}
+
+// rowsErr is chunkErr for a chunk known by its rows.
+func (r *runner) rowsErr(start, rows int, what string, err error) error {
+	return fmt.Errorf("pipeline: %s, rows %d-%d of %s: %w", what, start, start+rows, r.in.path(), err)
 }

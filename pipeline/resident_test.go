@@ -1,0 +1,126 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/backend/cpu"
+	"github.com/scbench/scbench/sparse"
+)
+
+// deviceLike is the CPU backend dressed as a device with memory of its
+// own, so that the pipeline keeps data "on the device" (resident.go).
+// Upload copies, as a GPU's does (the CPU backend's shares the caller's
+// arrays, which the reader may reuse).
+type deviceLike struct {
+	*cpu.Backend
+	mem    int64
+	concat bool
+}
+
+func (d *deviceLike) Device() backend.Device {
+	dev := d.Backend.Device()
+	dev.Memory = d.mem
+	return dev
+}
+
+func (d *deviceLike) Upload(m *sparse.CSR) (backend.CSR, error) {
+	c := &sparse.CSR{Rows: m.Rows, Cols: m.Cols, Indptr: slices.Clone(m.Indptr), Indices: slices.Clone(m.Indices), Data: slices.Clone(m.Data)}
+	return d.Backend.Upload(c)
+}
+
+// concatBackend adds ConcatRows.
+type concatBackend struct{ *deviceLike }
+
+func (d concatBackend) ConcatRows(ms []backend.CSR) (backend.CSR, error) {
+	out := &sparse.CSR{Cols: ms[0].Cols, Indptr: []int64{0}}
+	for _, m := range ms {
+		h, err := d.Download(m)
+		if err != nil {
+			return backend.CSR{}, err
+		}
+		base := out.Indptr[len(out.Indptr)-1]
+		for _, p := range h.Indptr[1:] {
+			out.Indptr = append(out.Indptr, base+p)
+		}
+		out.Indices = append(out.Indices, h.Indices...)
+		out.Data = append(out.Data, h.Data...)
+		out.Rows += h.Rows
+		m.Free()
+	}
+	return d.Backend.Upload(out)
+}
+
+// TestDeviceResident runs the pipeline on a backend with device memory:
+// pass 1's chunks and Z stay on the device and PCA goes matrix-free over
+// them, with the results of the host run: identical QC, HVG and output
+// sizes, and the PCA within the solver's tolerance.
+func TestDeviceResident(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	x := randomCounts(rng, 1203, 611)
+	p := DefaultParams()
+	p.MinGenes, p.MaxGenes, p.NTopGenes, p.NComps = 15, 300, 203, 9
+	p.NPCs = min(p.NPCs, p.NComps)
+	opt := Options{Until: StepPCA, ChunkRows: 101}
+
+	host, err := run(context.Background(), cpu.New(2), &memSource{name: "random", x: x}, "", p, withPath(opt, "matrix-free"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, concat := range []bool{false, true} {
+		t.Run(fmt.Sprintf("concat=%v", concat), func(t *testing.T) {
+			dl := &deviceLike{Backend: cpu.New(2), mem: 1 << 30}
+			var b backend.Backend = dl
+			if concat {
+				b = concatBackend{dl}
+			}
+			res, err := run(context.Background(), b, &memSource{name: "random", x: x}, "", p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := res.Report
+			if !rep.HeldOnDevice || !rep.ZOnDevice || rep.PCAPath != "matrix-free" {
+				t.Fatalf("held on device %v, Z on device %v, path %q; want true, true, matrix-free", rep.HeldOnDevice, rep.ZOnDevice, rep.PCAPath)
+			}
+			if !slices.Equal(res.Obs.TotalCounts, host.Obs.TotalCounts) || !slices.Equal(res.Obs.Keep, host.Obs.Keep) {
+				t.Errorf("QC or filter differ from the host run")
+			}
+			if !slices.Equal(res.HVGIndex, host.HVGIndex) || rep.NNZOut != host.Report.NNZOut {
+				t.Errorf("HVG or output size differ from the host run: nnz %d, want %d", rep.NNZOut, host.Report.NNZOut)
+			}
+			if e, at := maxRelErr(t, "variance", res.PCA.Variance, host.PCA.Variance); e > 2*pcaTol {
+				t.Errorf("variance differs from the host run by %g at %d", e, at)
+			}
+			n, k := res.Obs.NKept, res.PCA.NComps
+			for c := range 3 {
+				a, b := make([]float64, n), make([]float64, n)
+				for i := range n {
+					a[i], b[i] = float64(res.PCA.Scores[i*k+c]), float64(host.PCA.Scores[i*k+c])
+				}
+				if r := pearson(a, b); r < 0.9999 || math.IsNaN(r) {
+					t.Errorf("component %d: correlation with the host run %v", c, r)
+				}
+			}
+		})
+	}
+	t.Run("too small", func(t *testing.T) {
+		dl := &deviceLike{Backend: cpu.New(2), mem: 1 << 10}
+		res, err := run(context.Background(), dl, &memSource{name: "random", x: x}, "", p, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Report.HeldOnDevice || res.Report.ZOnDevice {
+			t.Errorf("a 1 KiB device held data: %+v", res.Report)
+		}
+	})
+}
+
+func withPath(o Options, path string) Options {
+	o.pcaPath = path
+	return o
+}
