@@ -183,12 +183,15 @@ func (be *Backend) Upload(m *sparse.CSR) (backend.CSR, error) {
 		return backend.CSR{}, errors.New("gpu: Upload: nil matrix")
 	}
 	nnz := int64(len(m.Data))
+	if m.Rows < 0 || m.Cols < 0 {
+		return backend.CSR{}, fmt.Errorf("gpu: Upload: %w: %d x %d matrix", backend.ErrShape, m.Rows, m.Cols)
+	}
 	if len(m.Indptr) != m.Rows+1 || int64(len(m.Indices)) != nnz {
 		return backend.CSR{}, fmt.Errorf("gpu: Upload: %w: %d x %d matrix with %d row pointers, %d indices, %d values",
 			backend.ErrShape, m.Rows, m.Cols, len(m.Indptr), len(m.Indices), nnz)
 	}
 	if m.Indptr[0] != 0 || m.Indptr[m.Rows] != nnz {
-		return backend.CSR{}, fmt.Errorf("gpu: Upload: row pointers run from %d to %d, want 0 to %d", m.Indptr[0], m.Indptr[m.Rows], nnz)
+		return backend.CSR{}, fmt.Errorf("gpu: Upload: %w: row pointers run from %d to %d, want 0 to %d", backend.ErrShape, m.Indptr[0], m.Indptr[m.Rows], nnz)
 	}
 	out := backend.CSR{Rows: m.Rows, Cols: m.Cols, NNZ: nnz}
 	var err error

@@ -1,0 +1,21 @@
+package opencl
+
+import (
+	"testing"
+
+	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/backend/backendtest"
+)
+
+// TestConformance runs the backend conformance suite on the test device
+// (the first usable one, or $SCBENCH_OPENCL_PLATFORM/$SCBENCH_OPENCL_DEVICE).
+func TestConformance(t *testing.T) {
+	p, d := testDevice(t)
+	backendtest.Run(t, func(t *testing.T) backend.Backend {
+		be, err := New(p, d)
+		if err != nil {
+			noDevice(t, err.Error())
+		}
+		return be
+	})
+}
