@@ -2,9 +2,11 @@
 // compute device, and the plain types that cross it.
 //
 // The shape follows gonum's blas: this package is the interface; the
-// implementations live in sub-packages (backend/cpu in pure Go, and later
-// backend/cuda and backend/opencl, whose kernels are written once in a
-// shared dialect); backend/backendtest is the conformance suite that every
+// implementations live in sub-packages: backend/cpu in pure Go, and the GPU
+// backend backend/gpu, whose kernels are written once in a shared dialect
+// and run through backend/cuda (the CUDA driver API and NVRTC) or
+// backend/opencl (the OpenCL ICD loader), both bound at run time without
+// cgo. backend/backendtest is the conformance suite that every
 // implementation runs, each operation against a float64 reference on random
 // inputs of awkward shapes. A backend is passed around as a value: there is
 // no package-level "current backend".
@@ -29,5 +31,11 @@
 //
 // Accumulating operations (ColStats, GramAccumulate) add into float64
 // buffers, so that sums over a million cells keep their precision, and leave
-// the order of additions deterministic for a given chunking.
+// the order of additions deterministic for a given chunking (and, on a GPU,
+// device).
+//
+// The graph steps' operations (graph.go: NeighborSearcher, UMAPOptimizer)
+// are optional interfaces: a backend that has them runs the kNN search and
+// UMAP's optimizer on its device; otherwise packages knn and graph run them
+// on the host.
 package backend

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/scbench/scbench/anndata"
-	"github.com/scbench/scbench/backend/cpu"
+	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/internal/shareddata"
 )
 
@@ -15,16 +15,44 @@ import (
 // parameters, writing nothing.
 func runReference(t testing.TB, dataset string, chunkRows int) (*Result, *anndata.File) {
 	t.Helper()
+	return runReferenceOn(t, testBackend(t), dataset, Options{ChunkRows: chunkRows})
+}
+
+// runReferenceOn runs the workflow on a shared dataset on backend b.
+func runReferenceOn(t testing.TB, b backend.Backend, dataset string, opt Options) (*Result, *anndata.File) {
+	t.Helper()
 	p, _ := refParams(t, dataset)
 	f, err := anndata.Open(shareddata.Path(t, "data/"+dataset+"/"+dataset+".zarr"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), cpu.New(0), f, "", p, Options{ChunkRows: chunkRows})
+	res, err := Run(context.Background(), b, f, "", p, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res, f
+}
+
+// TestAccuracyOpenCL runs QC through PCA of brain10k on the OpenCL backend
+// (PoCL in CI, a CPU OpenCL device: the GPU kernels, checked without a
+// GPU) against scanpy's results. SCBENCH_TEST_BACKEND=opencl runs the
+// whole of TestAccuracyAgainstScanpy on it.
+func TestAccuracyOpenCL(t *testing.T) {
+	b := openCLBackend(t)
+	for _, ds := range []string{"brain10k", "synth5k"} {
+		t.Run(ds, func(t *testing.T) {
+			if ds == "synth5k" && testing.Short() {
+				t.Skip("SKIP: -short: synth5k's eigenproblem takes seconds")
+			}
+			res, f := runReferenceOn(t, b, ds, Options{ChunkRows: 3001, Until: StepPCA})
+			_, nPCs := refParams(t, ds)
+			checkQC(t, ds, res)
+			checkHVG(t, ds, res)
+			checkScale(t, ds, res, f)
+			checkPCA(t, ds, res, nPCs)
+			t.Logf("%s on %s: %.2f s, Z on the device %v", ds, res.Report.Device, res.Report.Seconds, res.Report.ZOnDevice)
+		})
+	}
 }
 
 // TestAccuracyAgainstScanpy compares every step with scanpy 1.9.6's results

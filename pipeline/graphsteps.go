@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/blas/blas32"
 
+	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/graph"
 	"github.com/scbench/scbench/knn"
 	"github.com/scbench/scbench/plot"
@@ -46,21 +47,23 @@ func (r *runner) neighbors() error {
 	r.res.Graph = g
 	sw := startWatch()
 	var err error
-	switch p.KNN {
-	case "exact":
-		g.Neighbors, err = knn.Exact(x, k, 0)
-	case "ivfflat":
-		var ix *knn.IVFFlat
-		ix, err = knn.BuildIVFFlat(x, knn.IVFFlatParams{NLists: p.NLists, NProbes: p.NProbes, Seed: p.RandomState})
-		if err == nil {
-			g.Neighbors, err = ix.SearchSelf(k, p.NProbes, 0)
+	where := "host"
+	if ns, ok := r.b.(backend.NeighborSearcher); ok && (p.KNN == "exact" || p.KNN == "ivfflat") {
+		where = r.b.Device().Backend
+		packed := make([]float32, n*p.NPCs)
+		for i := range n {
+			copy(packed[i*p.NPCs:(i+1)*p.NPCs], pca.Scores[i*pca.NComps:i*pca.NComps+p.NPCs])
 		}
-	default:
-		err = fmt.Errorf("unknown kNN method %q (want exact or ivfflat)", p.KNN)
+		g.Neighbors = knn.Neighbors{N: n, K: k}
+		g.Neighbors.Indices, g.Neighbors.Distances, err = ns.KNN(packed, n, p.NPCs, k,
+			backend.KNNParams{Method: p.KNN, NLists: p.NLists, NProbes: p.NProbes, Seed: p.RandomState})
+	} else {
+		g.Neighbors, err = r.hostKNN(x, k)
 	}
 	if err != nil {
 		return fmt.Errorf("pipeline: neighbors: %w", err)
 	}
+	knnSeconds := time.Since(sw.wall).Seconds()
 	nb := g.Neighbors
 	fillMissing(nb)
 	g.Connectivities, g.Distances, err = graph.Connectivities(nb.Indices, nb.Distances, nb.N, nb.K)
@@ -68,8 +71,26 @@ func (r *runner) neighbors() error {
 		return fmt.Errorf("pipeline: neighbors: %w", err)
 	}
 	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("neighbors",
-		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN, fuzzy simplicial set", k, p.NPCs, p.KNN)))
+		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN on the %s (%.3f s), fuzzy simplicial set on the host", k, p.NPCs, p.KNN, where, knnSeconds)))
 	return nil
+}
+
+// hostKNN runs the kNN search of x with package knn.
+func (r *runner) hostKNN(x blas32.General, k int) (nb knn.Neighbors, err error) {
+	p := r.p
+	switch p.KNN {
+	case "exact":
+		nb, err = knn.Exact(x, k, 0)
+	case "ivfflat":
+		var ix *knn.IVFFlat
+		ix, err = knn.BuildIVFFlat(x, knn.IVFFlatParams{NLists: p.NLists, NProbes: p.NProbes, Seed: p.RandomState})
+		if err == nil {
+			nb, err = ix.SearchSelf(k, p.NProbes, 0)
+		}
+	default:
+		err = fmt.Errorf("unknown kNN method %q (want exact or ivfflat)", p.KNN)
+	}
+	return nb, err
 }
 
 // fillMissing gives the neighbours an approximate search could not fill

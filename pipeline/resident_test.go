@@ -124,3 +124,54 @@ func withPath(o Options, path string) Options {
 	o.pcaPath = path
 	return o
 }
+
+// TestOpenCLMatchesCPU runs QC through PCA on the OpenCL backend (PoCL in
+// CI) and on the CPU backend: QC, the filter and HVG identical, the PCA
+// within float32 rounding and the solver's tolerance.
+func TestOpenCLMatchesCPU(t *testing.T) {
+	gpu := openCLBackend(t)
+	rng := rand.New(rand.NewPCG(49, 50))
+	x := randomCounts(rng, 1777, 743)
+	p := DefaultParams()
+	p.MinGenes, p.MaxGenes, p.NTopGenes, p.NComps = 15, 400, 251, 11
+	p.NPCs = min(p.NPCs, p.NComps)
+	opt := Options{Until: StepPCA, ChunkRows: 313}
+	host, err := run(context.Background(), cpu.New(2), &memSource{name: "random", x: x}, "", p, withPath(opt, "matrix-free"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(context.Background(), gpu, &memSource{name: "random", x: x}, "", p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	t.Logf("device %s: held on device %v, Z on device %v, path %s, peak device memory %d", rep.Device, rep.HeldOnDevice, rep.ZOnDevice, rep.PCAPath, rep.PeakDeviceBytes)
+	if !rep.ZOnDevice || rep.PeakDeviceBytes <= 0 {
+		t.Errorf("Z on device %v, peak device memory %d", rep.ZOnDevice, rep.PeakDeviceBytes)
+	}
+	if !slices.Equal(res.Obs.TotalCounts, host.Obs.TotalCounts) || !slices.Equal(res.Obs.NGenesByCounts, host.Obs.NGenesByCounts) || !slices.Equal(res.Obs.Keep, host.Obs.Keep) {
+		t.Errorf("QC or filter differ from the CPU backend")
+	}
+	if !slices.Equal(res.Var.NCellsByCounts, host.Var.NCellsByCounts) {
+		t.Errorf("gene QC differs from the CPU backend")
+	}
+	if e, at := maxRelErr(t, "gene total_counts", res.Var.TotalCounts, host.Var.TotalCounts); e > 1e-12 {
+		t.Errorf("gene total_counts differ by %g at %d", e, at)
+	}
+	if !slices.Equal(res.HVGIndex, host.HVGIndex) || rep.NNZOut != host.Report.NNZOut {
+		t.Errorf("HVG or output size differ from the CPU backend")
+	}
+	if e, at := maxRelErr(t, "variance", res.PCA.Variance, host.PCA.Variance); e > 2*pcaTol {
+		t.Errorf("variance differs from the CPU backend by %g at %d", e, at)
+	}
+	n, k := res.Obs.NKept, res.PCA.NComps
+	for c := range 3 {
+		a, b := make([]float64, n), make([]float64, n)
+		for i := range n {
+			a[i], b[i] = float64(res.PCA.Scores[i*k+c]), float64(host.PCA.Scores[i*k+c])
+		}
+		if r := pearson(a, b); r < 0.9999 || math.IsNaN(r) {
+			t.Errorf("component %d: correlation with the CPU backend %v", c, r)
+		}
+	}
+}

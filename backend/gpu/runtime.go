@@ -67,8 +67,10 @@ type Runtime interface {
 	// size 0 that kernels may be given but must not dereference).
 	// Its contents are undefined.
 	Alloc(n int64) (Mem, error)
-	// Free releases m. Freeing an allocation twice is a programming error
-	// that a Runtime may ignore.
+	// Free releases m. Work already issued that uses m still sees it: a
+	// Runtime frees only after that work (OpenCL's reference counting;
+	// CUDA's cuMemFree waits). Freeing an allocation twice is a
+	// programming error that a Runtime may ignore.
 	Free(m Mem)
 	// Zero sets n bytes of m from byte off to zero.
 	Zero(m Mem, off, n int64) error

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/scbench/scbench/anndata"
-	"github.com/scbench/scbench/backend"
-	"github.com/scbench/scbench/backend/cpu"
 	"github.com/scbench/scbench/pipeline"
 	"github.com/scbench/scbench/synth"
 )
@@ -52,14 +50,19 @@ Without --input, about 20,000 cells of synthetic data are generated into a
 temporary folder first (see 'scbench generate').
 
 Per-step times (wall and CPU, like a notebook's %%time) go to stderr at the
-end, and progress while the passes run.
+end, and progress while the passes run. The backend and device chosen are
+printed first and recorded in the report.
 
 Examples:
 
   scbench run                                           # on generated data
   scbench run --input brain.zarr --out brain.pp.zarr --report report.json
   scbench run --input big.zarr --until hvg              # stop after HVG selection
-  scbench run --input brain10k.zarr --min-genes 20 --n-top-genes 300 --n-comps 50 --n-pcs 30`
+  scbench run --input brain10k.zarr --min-genes 20 --n-top-genes 300 --n-comps 50 --n-pcs 30
+  scbench run --input big.zarr --backend cuda --device 1   # the second NVIDIA GPU
+  scbench run --input big.zarr --backend opencl --device 0:1
+
+` + backendHelp
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "[flags]", runDescription, stderr)
@@ -67,9 +70,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var (
 		input     = fs.String("input", "", "AnnData zarr `store` to read (raw counts, cells x genes); none: generate synthetic data")
 		out       = fs.String("out", "", "output `store` (default <input>.scbench.zarr, or scbench-out.zarr for generated data); \"-\" writes nothing")
-		bk        = fs.String("backend", "cpu", "compute `backend`: cpu (cuda and opencl are not available yet)")
+		bk        = fs.String("backend", "auto", "compute `backend`: auto, cuda, opencl or cpu (see above)")
+		device    = fs.String("device", "", "GPU `device`: N (CUDA; OpenCL: the Nth device across platforms) or P:D (OpenCL platform P, device D); default the first GPU")
 		threads   = fs.Int("threads", 0, "worker goroutines of the backend and the reader (0: all cores)")
-		chunkRows = fs.Int("chunk-rows", 20000, "cells per chunk streamed from the store")
+		chunkRows = fs.Int("chunk-rows", defaultChunkRows, "cells per chunk streamed from the store")
 		minGenes  = fs.Int("min-genes", def.MinGenes, "keep cells with at least this many genes (n_genes_by_counts)")
 		maxGenes  = fs.Int("max-genes", def.MaxGenes, "keep cells with at most this many genes")
 		targetSum = fs.Float64("target-sum", def.TargetSum, "normalize_total: counts per cell after normalization")
@@ -85,7 +89,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		seed      = fs.Uint64("random-state", 0, "seed of the IVF-Flat training, UMAP and Leiden (scanpy's random_state)")
 		picture   = fs.String("picture", "", "path of the UMAP picture coloured by cluster (default: umap.png beside the output store; \"-\": none)")
 		report    = fs.String("report", "", "write a JSON report (per-step seconds, device, sizes, bytes read, peak memory) to this `file`")
-		cacheMem  = fs.String("cache-mem", "1GiB", "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB; beyond it the matrix goes to a temporary file in --tmp (read back through the page cache, which keeps the process's own memory small)")
+		cacheMem  = fs.String("cache-mem", defaultCacheMem, "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB; beyond it the matrix goes to a temporary file in --tmp (read back through the page cache, which keeps the process's own memory small)")
 		tmpDir    = fs.String("tmp", "", "`folder` for temporary files: generated input, the on-disk cache (default $TMPDIR)")
 		synCells  = fs.Int("synth-cells", 20000, "cells to generate when there is no --input")
 		quiet     = fs.Bool("quiet", false, "no progress or timing table on stderr")
@@ -118,11 +122,18 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usageError(fs, "--cache-mem: %v", err)
 		}
 	}
-	b, err := newBackend(*bk, *threads)
+	req, err := parseBackend(*bk, *device)
 	if err != nil {
 		return usageError(fs, "%v", err)
 	}
+	b, err := openBackend(systemAPI(), req, *threads)
+	if err != nil {
+		return err
+	}
 	defer b.Close()
+	if !*quiet {
+		b.printChoice(stderr)
+	}
 
 	// The input: a store, or generated data in a temporary folder.
 	inPath := *input
@@ -227,16 +238,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// newBackend returns the named backend.
-func newBackend(name string, threads int) (backend.Backend, error) {
-	switch name {
-	case "cpu":
-		return cpu.New(threads), nil
-	case "cuda", "opencl", "vulkan":
-		return nil, fmt.Errorf("--backend %s: not available yet (this build has the cpu backend only; 'scbench devices' lists what is available)", name)
-	}
-	return nil, fmt.Errorf("--backend %q: unknown backend (want cpu)", name)
-}
+// The defaults of run, which bench uses too.
+const (
+	defaultChunkRows = 20000
+	defaultCacheMem  = "1GiB"
+)
 
 // outputPath returns where to write: the flag's value, or a default beside
 // the input. It refuses the input itself and paths that hold something

@@ -88,7 +88,8 @@ func TestRunRefusals(t *testing.T) {
 	}{
 		{[]string{"run", "--input", store, "--out", store}, 2, "is the input store"},
 		{[]string{"run", "--input", store, "--out", notStore}, 2, "is not a zarr store"},
-		{[]string{"run", "--backend", "cuda"}, 2, "not available yet"},
+		{[]string{"run", "--backend", "cpu", "--device", "1"}, 2, "no devices"},
+		{[]string{"run", "--backend", "opencl", "--device", "one"}, 2, "want N or P:D"},
 		{[]string{"run", "--backend", "tpu"}, 2, "unknown backend"},
 		{[]string{"run", "--until", "tsne"}, 2, "unknown step"},
 		{[]string{"run", "--input", store, "--out", filepath.Join(dir, "no", "such", "out.zarr")}, 2, "does not exist"},

@@ -1,0 +1,54 @@
+package backend
+
+// The graph steps' operations on a device. They are optional: a backend
+// that lacks them leaves the step to the host packages knn and graph, and
+// the pipeline says so in its report. Unlike the preprocessing operations
+// they take and return host memory: their inputs (X_pca, the edge list)
+// and outputs (the neighbour lists, the embedding) are small next to the
+// work done on them, and the host needs them anyway.
+
+// KNNParams selects and configures a neighbour search.
+type KNNParams struct {
+	// Method is "exact" (brute force) or "ivfflat".
+	Method string
+	// IVF-Flat: as knn.IVFFlatParams; zero fields take its defaults
+	// (rapids-singlecell's: 2*2^ceil(log2(sqrt(n))) lists, 20 probes).
+	NLists, NProbes, TrainSample, KMeansIters int
+	// Seed makes the IVF-Flat training deterministic.
+	Seed uint64
+}
+
+// NeighborSearcher finds nearest neighbours on a device.
+type NeighborSearcher interface {
+	// KNN returns, for each of the n rows of x (row-major, n x d), its k
+	// nearest rows of x by Euclidean distance, the row itself first at
+	// distance 0, nearest first, ties broken by the smaller index: the
+	// layout of knn.Neighbors (indices and distances n*k, row-major). An
+	// approximate method may return fewer than k true neighbours of a
+	// row; slots it cannot fill hold index -1 and distance +Inf.
+	KNN(x []float32, n, d, k int, p KNNParams) (indices []int32, distances []float32, err error)
+}
+
+// UMAPSGD is what the UMAP optimizer needs besides the edges.
+type UMAPSGD struct {
+	Dim                int     // embedding dimensions
+	NEpochs            int     // epochs to run
+	A, B               float64 // the target curve
+	Gamma              float64 // repulsion strength
+	LearningRate       float64 // initial alpha, decayed linearly to 0
+	NegativeSampleRate int
+	Seed               uint64
+	// Progress, when not nil, is called from the calling goroutine with
+	// the epochs done (at least every few epochs, and at the end).
+	Progress func(done, total int)
+}
+
+// UMAPOptimizer runs UMAP's stochastic gradient descent on a device:
+// umap-learn's optimize_layout_euclidean over the directed edges
+// head[q] -> tail[q], edge q sampled every epochsPerSample[q] epochs (<= 0:
+// never), negative samples drawn uniformly, gradients clipped to [-4, 4].
+// emb (n x p.Dim, row-major) holds the start and receives the result.
+// It returns the number of positive samples drawn.
+type UMAPOptimizer interface {
+	UMAPOptimize(emb []float32, n int, head, tail []int32, epochsPerSample []float32, p UMAPSGD) (int64, error)
+}
