@@ -42,6 +42,11 @@
 // that its largest coordinate is 10, plus Gaussian noise of standard
 // deviation 1e-4; or uniform in [-10, 10]. Either is then rescaled to
 // [0, 10] in each dimension before the optimization.
+//
+// UMAPParams.Optimizer hands the optimization to a device
+// (backend.UMAPOptimizer, as backend/gpu implements it): the pruning, the
+// schedule and the start stay here, and the device gets the pruned edges
+// in row order with their epochs per sample.
 
 package graph
 
@@ -52,9 +57,11 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -83,8 +90,14 @@ type UMAPParams struct {
 	CoordsDim int
 	Threads   int // goroutines; 0: GOMAXPROCS
 	// Progress, when not nil, is called after each epoch with the epochs
-	// done and the total, from the goroutine that called UMAP.
+	// done and the total, from the goroutine that called UMAP (or as
+	// often as Optimizer calls it).
 	Progress func(done, total int)
+	// Optimizer, when not nil, runs the stochastic gradient descent (on a
+	// device) in place of the host's: UMAP still prunes the graph,
+	// schedules the edges and makes the start, then hands Optimizer the
+	// pruned edges in row order, their epochs per sample, and the start.
+	Optimizer backend.UMAPOptimizer
 }
 
 // DefaultRandomInitCells is the size from which UMAP starts from a random
@@ -235,7 +248,18 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 	umapRescale(emb, dim)
 
 	e := newUMAPEdges(g, info.NEpochs)
-	info.Samples = umapOptimize(emb, dim, e, info.NEpochs, n, p, info.A, info.B)
+	if p.Optimizer == nil {
+		info.Samples = umapOptimize(emb, dim, e, info.NEpochs, n, p, info.A, info.B)
+		return emb, info, nil
+	}
+	var err error
+	info.Samples, err = p.Optimizer.UMAPOptimize(emb, n, e.head, e.tail, e.eps, backend.UMAPSGD{
+		Dim: dim, NEpochs: info.NEpochs, A: info.A, B: info.B, Gamma: p.RepulsionStrength,
+		LearningRate: p.LearningRate, NegativeSampleRate: p.NegativeSampleRate, Seed: p.Seed, Progress: p.Progress,
+	})
+	if err != nil {
+		return nil, info, fmt.Errorf("graph: UMAP optimizer: %w", err)
+	}
 	return emb, info, nil
 }
 
@@ -306,18 +330,16 @@ func MakeEpochsPerSample(weights []float32, nEpochs int) []float64 {
 type umapEdges struct {
 	head, tail []int32
 	eps        []float32 // epochs per sample; <= 0: never sampled
-	next       []float32 // epoch of the next sample
-	nextNeg    []float32 // epoch of the next negative sample
+	next       []float32 // epoch of the next sample (set by umapOptimize)
+	nextNeg    []float32 // epoch of the next negative sample (set by umapOptimize)
 }
 
 func newUMAPEdges(g *sparse.CSR, nEpochs int) *umapEdges {
 	m := len(g.Data)
 	e := &umapEdges{
-		head:    make([]int32, m),
-		tail:    g.Indices,
-		eps:     make([]float32, m),
-		next:    make([]float32, m),
-		nextNeg: make([]float32, m),
+		head: make([]int32, m),
+		tail: g.Indices,
+		eps:  make([]float32, m),
 	}
 	for i := 0; i < g.Rows; i++ {
 		for q := g.Indptr[i]; q < g.Indptr[i+1]; q++ {
@@ -326,7 +348,6 @@ func newUMAPEdges(g *sparse.CSR, nEpochs int) *umapEdges {
 	}
 	for q, v := range MakeEpochsPerSample(g.Data, nEpochs) {
 		e.eps[q] = float32(v)
-		e.next[q] = float32(v)
 	}
 	return e
 }
@@ -342,6 +363,8 @@ func umapOptimize(emb []float32, dim int, e *umapEdges, nEpochs, nVert int, p UM
 	nBlocks := max(1, (m+umapBlockEdges-1)/umapBlockEdges)
 	threads := max(1, min(p.Threads, nBlocks))
 	nsr := float32(p.NegativeSampleRate)
+	e.next = slices.Clone(e.eps)
+	e.nextNeg = make([]float32, m)
 	for q, v := range e.eps {
 		e.nextNeg[q] = v / nsr
 	}

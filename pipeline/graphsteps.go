@@ -126,6 +126,11 @@ func (r *runner) umap() error {
 			r.opt.OnProgress(Progress{Pass: "umap", Done: done, Total: total, Unit: "epochs", Rows: n, Elapsed: time.Since(start)})
 		}
 	}
+	where := "host"
+	if o, ok := r.b.(backend.UMAPOptimizer); ok {
+		up.Optimizer = o
+		where = r.b.Device().Backend
+	}
 	var err error
 	g.UMAP, g.UMAPInfo, err = graph.UMAP(g.Connectivities, up)
 	if err != nil {
@@ -136,7 +141,7 @@ func (r *runner) umap() error {
 	}
 	info := g.UMAPInfo
 	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("umap",
-		fmt.Sprintf("umap(min_dist=0.5): %d epochs, %s init, a=%.4f b=%.4f", info.NEpochs, info.Init, info.A, info.B)))
+		fmt.Sprintf("umap(min_dist=0.5): %d epochs, %s init, a=%.4f b=%.4f, optimized on the %s", info.NEpochs, info.Init, info.A, info.B, where)))
 	return nil
 }
 

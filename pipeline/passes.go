@@ -62,15 +62,21 @@ func (r *runner) pass1() (err error) {
 	defer chunks.Close()
 	next, done := 0, 0
 	var nnz int64
+	// Where pass 1's time goes: waiting for the reader's next chunk, and
+	// the chunk's work (its upload included).
+	pt := newPartTimer(b)
+	waitFrom := time.Now()
 	for chunks.Next() {
+		pt.parts["waiting for the reader"] += time.Since(waitFrom).Seconds()
 		c := chunks.Chunk()
 		if err := r.checkChunk(c, next); err != nil {
 			return err
 		}
 		nnz += c.NNZ()
-		if err := r.pass1Chunk(c, bufs, all, kept, normalize); err != nil {
+		if err := pt.time("chunk work", func() error { return r.pass1Chunk(c, bufs, all, kept, normalize) }); err != nil {
 			return err
 		}
+		waitFrom = time.Now()
 		next += c.Rows
 		done++
 		r.progress(pass1Name, done, total, next, start)
@@ -115,6 +121,7 @@ func (r *runner) pass1() (err error) {
 	}
 	st := sw.step("pass 1", "calculate_qc_metrics, filter, normalize_total, log1p, gene means/variances")
 	st.Rows, st.NNZ = next, nnz
+	st.Parts = pt.parts
 	r.res.Report.Steps = append(r.res.Report.Steps, st)
 	return nil
 }
@@ -661,7 +668,9 @@ func (r *runner) pca() error {
 	if r.matrixFree {
 		covers = "top eigenpairs of (Z^T Z - n mu mu^T)/(n-1), applied through the cached Z"
 	}
-	res.Report.Steps = append(res.Report.Steps, sw.step("pca eigen", covers))
+	st := sw.step("pca eigen", covers)
+	st.Parts = r.pcaParts
+	res.Report.Steps = append(res.Report.Steps, st)
 
 	// Pass 3: X_pca = Z V - 1 (mu_z^T V).
 	sw = startWatch()
@@ -673,24 +682,27 @@ func (r *runner) pca() error {
 	row, done := 0, 0
 	nChunks := len(r.cache.mem) + r.cache.disk
 	start := time.Now()
+	pt := newPartTimer(b)
 	project := func(m backend.CSR) error {
 		scores, err := out.get(m.Rows * k)
 		if err != nil {
 			return err
 		}
 		host = grow(host, m.Rows*k)
-		if err := b.SpMM(m, vecs, backend.Dense{Rows: m.Rows, Cols: k, Data: scores}); err != nil {
+		if err := pt.time("Z V", func() error { return b.SpMM(m, vecs, backend.Dense{Rows: m.Rows, Cols: k, Data: scores}) }); err != nil {
 			return fmt.Errorf("pipeline: %s, rows %d-%d of the kept cells: %w", pass3Name, row, row+m.Rows, err)
 		}
-		if err := b.Read(host, scores); err != nil {
+		if err := pt.time("read", func() error { return b.Read(host, scores) }); err != nil {
 			return err
 		}
+		t := time.Now()
 		dst := pr.Scores[row*k : (row+m.Rows)*k]
 		for i := range m.Rows {
 			for c := range k {
 				dst[i*k+c] = float32(host[i*k+c] - off[c])
 			}
 		}
+		pt.parts["centre"] += time.Since(t).Seconds()
 		row += m.Rows
 		done++
 		r.progress(pass3Name, done, nChunks, row, start)
@@ -720,10 +732,13 @@ func (r *runner) pca() error {
 	if row != n {
 		return fmt.Errorf("pipeline: %s: the cache held %d rows, want %d", pass3Name, row, n)
 	}
+	t := time.Now()
 	flipSigns(pr.Scores, n, pr.Loadings, p, k)
+	pt.parts["signs"] = time.Since(t).Seconds()
 	res.PCA = pr
-	st := sw.step("pass 3", "X_pca = Z V - 1 (mu_z^T V)")
+	st = sw.step("pass 3", "X_pca = Z V - 1 (mu_z^T V)")
 	st.Rows = n
+	st.Parts = pt.parts
 	res.Report.Steps = append(res.Report.Steps, st)
 	return nil
 }

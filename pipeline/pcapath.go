@@ -29,6 +29,7 @@ package pipeline
 
 import (
 	"fmt"
+	"time"
 
 	"gonum.org/v1/gonum/blas/blas64"
 
@@ -184,6 +185,8 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 	part := make([]float64, d*bs)
 	muV := make([]float64, bs)
 	fn := float64(n)
+	pt := newPartTimer(b)
+	products := 0
 	apply := func(dst, src blas64.General) error {
 		w := src.Cols
 		vs := src.Data[:d*w]
@@ -199,6 +202,7 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 		vin := backend.Dense{Rows: d, Cols: w, Data: in}
 		vout := backend.Dense{Rows: d, Cols: w, Data: out}
 		acc := dst.Data[:d*w]
+		products++
 		err := each(func(c int, m backend.CSR) error {
 			buf, ok := mid[m.Rows*w]
 			if !ok {
@@ -209,16 +213,16 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 				mid[m.Rows*w] = buf
 			}
 			zv := backend.Dense{Rows: m.Rows, Cols: w, Data: buf}
-			if err := b.SpMM(m, vin, zv); err != nil {
+			if err := pt.time("Z V", func() error { return b.SpMM(m, vin, zv) }); err != nil {
 				return fmt.Errorf("product Z V, chunk %d of the HVG matrix: %w", c, err)
 			}
-			if err := b.SpMMT(m, zv, vout); err != nil {
+			if err := pt.time("Zᵀ(Z V)", func() error { return b.SpMMT(m, zv, vout) }); err != nil {
 				return fmt.Errorf("product Zᵀ(Z V), chunk %d of the HVG matrix: %w", c, err)
 			}
 			if c == 0 {
-				return b.Read(acc, out)
+				return pt.time("read", func() error { return b.Read(acc, out) })
 			}
-			if err := b.Read(part[:d*w], out); err != nil {
+			if err := pt.time("read", func() error { return b.Read(part[:d*w], out) }); err != nil {
 				return err
 			}
 			for i, x := range part[:d*w] {
@@ -251,9 +255,13 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 	if r.cache.rows == 0 && len(r.zDev) == 0 {
 		return nil, nil, fmt.Errorf("pipeline: matrix-free PCA: the HVG matrix is empty")
 	}
+	start := time.Now()
 	vals, vecs, err := linalg.EigSymTopOp(d, apply, k, &linalg.EigOptions{
 		Tol: pcaTol, Relative: true, BlockSize: bs, Seed: pcaSeed, BLAS: linalg.NewGo(0),
 	})
+	pt.parts["all"] = time.Since(start).Seconds()
+	pt.parts["block products"] = float64(products)
+	r.pcaParts = pt.parts
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipeline: eigenvectors of the %d x %d covariance (matrix-free): %w", d, d, err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/scbench/scbench/backend"
 )
 
 // Report describes a run: what went in and out, and where the time went.
@@ -57,6 +59,36 @@ type StepTime struct {
 	CPUSeconds float64 `json:"cpu_seconds"` // user + system time of the process
 	Rows       int     `json:"rows,omitempty"`
 	NNZ        int64   `json:"nnz,omitempty"`
+	// Parts are the wall seconds of parts of the step, where it measures
+	// them (on a GPU, device work waited for), for the floor analyses.
+	Parts map[string]float64 `json:"parts,omitempty"`
+}
+
+// partTimer adds up the wall time of named parts of a step. On a backend
+// whose work is asynchronous (a GPU) it waits for the device at the end of
+// each part, so the time is the part's own.
+type partTimer struct {
+	b     backend.Backend
+	parts map[string]float64
+}
+
+func newPartTimer(b backend.Backend) *partTimer {
+	return &partTimer{b: b, parts: map[string]float64{}}
+}
+
+// syncer is implemented by backends whose operations may return before
+// the device has done them.
+type syncer interface{ Sync() error }
+
+// time runs fn and adds its wall time, device work included, to part.
+func (pt *partTimer) time(part string, fn func() error) error {
+	t := time.Now()
+	err := fn()
+	if s, ok := pt.b.(syncer); ok && err == nil {
+		err = s.Sync()
+	}
+	pt.parts[part] += time.Since(t).Seconds()
+	return err
 }
 
 // stopwatch measures wall and CPU time of a step.

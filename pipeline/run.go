@@ -149,6 +149,8 @@ type runner struct {
 	// matrixFree: PCA applies the covariance through the cached Z instead
 	// of forming it (see pcapath.go); pass 2 then skips the Gram matrix.
 	matrixFree bool
+	// pcaParts are the timed parts of the eigensolve (matrix-free path).
+	pcaParts map[string]float64
 
 	w      *anndata.Writer
 	cache  *matrixCache     // the scaled HVG matrix Z, pass 2 to pass 3

@@ -270,3 +270,7 @@ func (be *Backend) csrMems(name string, m backend.CSR) (indptr, indices, data Me
 }
 
 var _ backend.Backend = (*Backend)(nil)
+
+// Sync waits for the work issued so far: operations may return before the
+// device has done them.
+func (be *Backend) Sync() error { return be.rt.Sync() }

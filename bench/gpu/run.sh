@@ -76,6 +76,12 @@ if [ "${OCL_KEEP_SYSTEM:-0}" = 1 ] && [ -d /etc/OpenCL/vendors ]; then
 	cp /etc/OpenCL/vendors/*.icd "$VENDORS/" 2>/dev/null
 fi
 export OCL_ICD_VENDORS=$VENDORS
+# The GPU machine's image sets OCL_ICD_FILENAMES=libpocl.so.2:..., which the
+# ICD loader adds before the vendors folder: PoCL would be platform 0 (and
+# its LLVM there asserts on our kernels). Only NVIDIA's, unless asked.
+if [ "${OCL_KEEP_SYSTEM:-0}" != 1 ]; then
+	unset OCL_ICD_FILENAMES
+fi
 if [ -d "$DEVRUN/shared" ]; then
 	export SCBENCH_SHARED=$DEVRUN/shared
 fi
