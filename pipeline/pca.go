@@ -59,21 +59,47 @@ func scoreOffset(mean, v []float64, p, k int) []float64 {
 // positive, and the loadings follow. scores is n x k, loadings p x k, both
 // row-major.
 func flipSigns(scores []float32, n int, loadings []float64, p, k int) {
-	for c := 0; c < k; c++ {
-		best, arg := float32(-1), 0
-		for i := 0; i < n; i++ {
-			if a := abs32(scores[i*k+c]); a > best {
-				best, arg = a, i
+	if n == 0 {
+		return
+	}
+	// Row by row, so that the scores are read in memory order (column by
+	// column took seconds at a million cells); the first cell of largest
+	// magnitude wins, as before.
+	best := make([]float32, k)
+	arg := make([]int, k)
+	for c := range best {
+		best[c] = -1
+	}
+	for i := 0; i < n; i++ {
+		for c, v := range scores[i*k : (i+1)*k] {
+			if a := abs32(v); a > best[c] {
+				best[c], arg[c] = a, i
 			}
 		}
-		if n == 0 || scores[arg*k+c] >= 0 {
-			continue
+	}
+	flip := make([]bool, k)
+	anyFlip := false
+	for c := range flip {
+		flip[c] = scores[arg[c]*k+c] < 0
+		anyFlip = anyFlip || flip[c]
+	}
+	if !anyFlip {
+		return
+	}
+	for i := 0; i < n; i++ {
+		row := scores[i*k : (i+1)*k]
+		for c, f := range flip {
+			if f {
+				row[c] = -row[c]
+			}
 		}
-		for i := 0; i < n; i++ {
-			scores[i*k+c] = -scores[i*k+c]
-		}
-		for j := 0; j < p; j++ {
-			loadings[j*k+c] = -loadings[j*k+c]
+	}
+	for j := 0; j < p; j++ {
+		row := loadings[j*k : (j+1)*k]
+		for c, f := range flip {
+			if f {
+				row[c] = -row[c]
+			}
 		}
 	}
 }

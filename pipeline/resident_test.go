@@ -19,8 +19,7 @@ import (
 // arrays, which the reader may reuse).
 type deviceLike struct {
 	*cpu.Backend
-	mem    int64
-	concat bool
+	mem int64
 }
 
 func (d *deviceLike) Device() backend.Device {

@@ -64,6 +64,13 @@
 //	mkdir -p /tmp/icd && echo libnvidia-opencl.so.1 > /tmp/icd/nvidia.icd
 //	export OCL_ICD_VENDORS=/tmp/icd
 //
+// or name it directly, which the loader reads first (on the project's GPU
+// machine, whose image sets OCL_ICD_FILENAMES to PoCL's and NVIDIA's
+// libraries, this is what works; the vendors folder alone gave no platform
+// there):
+//
+//	export OCL_ICD_FILENAMES=libnvidia-opencl.so.1
+//
 // NVIDIA's OpenCL is 3.0 with the 1.2 features the dialect uses, including
 // cl_khr_fp64 and the 64-bit atomics. PoCL (Debian: pocl-opencl-icd) runs
 // the same kernels on the CPU, which is how CI tests this package.

@@ -76,11 +76,12 @@ if [ "${OCL_KEEP_SYSTEM:-0}" = 1 ] && [ -d /etc/OpenCL/vendors ]; then
 	cp /etc/OpenCL/vendors/*.icd "$VENDORS/" 2>/dev/null
 fi
 export OCL_ICD_VENDORS=$VENDORS
-# The GPU machine's image sets OCL_ICD_FILENAMES=libpocl.so.2:..., which the
-# ICD loader adds before the vendors folder: PoCL would be platform 0 (and
-# its LLVM there asserts on our kernels). Only NVIDIA's, unless asked.
+# The GPU machine's image sets OCL_ICD_FILENAMES=libpocl.so.2:libnvidia-opencl.so.1,
+# which the ICD loader reads before any vendors folder (and the vendors
+# folder alone was seen to give no platform there): PoCL would be platform 0,
+# and its LLVM there asserts on our kernels. Name only NVIDIA's, unless asked.
 if [ "${OCL_KEEP_SYSTEM:-0}" != 1 ]; then
-	unset OCL_ICD_FILENAMES
+	export OCL_ICD_FILENAMES=libnvidia-opencl.so.1
 fi
 if [ -d "$DEVRUN/shared" ]; then
 	export SCBENCH_SHARED=$DEVRUN/shared

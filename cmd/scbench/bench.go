@@ -312,7 +312,7 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 		OnProgress:  pr.update,
 	}
 	fmt.Fprintf(stderr, "run %d of %d: %s on %s, %d cells, until %s\n", br.run, br.repeat, br.c.api, br.c.Device().Name, in.NObs, br.step)
-	r, runErr := pipeline.Run(br.ctx, br.c, in, outStore, pipeline.DefaultParams(), opt)
+	r, runErr := pipeline.Run(br.ctx, br.c.Backend, in, outStore, pipeline.DefaultParams(), opt)
 	pr.finish()
 	if runErr != nil {
 		return benchRunSummary{}, runErr

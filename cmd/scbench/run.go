@@ -203,7 +203,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, runErr := pipeline.Run(ctx, b, in, outPath, p, opt)
+	res, runErr := pipeline.Run(ctx, b.Backend, in, outPath, p, opt)
 	pr.finish()
 	if res != nil {
 		rep := &res.Report
