@@ -37,5 +37,6 @@
 // The graph steps' operations (graph.go: NeighborSearcher, UMAPOptimizer)
 // are optional interfaces: a backend that has them runs the kNN search and
 // UMAP's optimizer on its device; otherwise packages knn and graph run them
-// on the host.
+// on the host. Transposer (backend.go) is optional too: the pipeline
+// transposes PCA's scaled matrix with it where a backend has it.
 package backend

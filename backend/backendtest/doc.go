@@ -41,4 +41,14 @@
 // round-trip and malformed matrices are refused. Shapes: every operation
 // refuses operands of the wrong length or kind with backend.ErrShape.
 // Deterministic: the accumulating operations give the same bits twice.
+//
+// Transpose (backend.Transposer, skipped where a backend lacks it): the
+// result equals the host transpose exactly, each row in increasing row
+// order of the matrix whatever the order of its rows, on the shapes above
+// and on rows of thousands of values over more columns than a GPU tile,
+// and on thousands of rows of a few columns; the matrix is left as it
+// was, the transpose of the transpose is the matrix with sorted rows, two
+// runs give the same arrays, and a column index outside the matrix is an
+// ErrShape error. SpMMLongRows: SpMM on rows of 10,000 and more values
+// (k = 1, 8, 13), and SpMM on a transpose against the SpMMT reference.
 package backendtest

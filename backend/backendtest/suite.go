@@ -35,6 +35,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"GramAccumulate", testGram},
 		{"SpMM", testSpMM},
 		{"SpMMT", testSpMMT},
+		{"SpMMLongRows", testSpMMLong},
+		{"Transpose", testTranspose},
 		{"Gemm", testGemm},
 		{"EigSymTop", testEigSymTop},
 		{"Shapes", testShapes},

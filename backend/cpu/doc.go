@@ -48,6 +48,11 @@
 // order. The kernels check every column index (an index outside the
 // matrix is an error, not a write out of bounds).
 //
+// Transpose (backend.Transposer) counts each worker's entries per column,
+// scans the counts column by column over the workers, and has each worker
+// place its rows' entries in row order: the result is canonical, the
+// same for every thread count.
+//
 // Gemm and EigSymTop run on package linalg (its process-wide BLAS engine
 // and its block Lanczos eigensolver), with a fixed seed. EigSymTopTol, not
 // part of backend.Backend, is EigSymTop converged to a residual relative

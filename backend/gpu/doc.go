@@ -35,6 +35,11 @@
 // updated by one work-item in a fixed order, with per-block partials
 // combined in a fixed order, so two runs on the same device give the same
 // bits, as the conformance suite requires. Integer counts may use atomics.
+// SpMM on long rows (spmm_long) gives a row to a work-group of a constant
+// size, whose lanes' sums a tree adds in a fixed order. Transpose places
+// each entry from integer counts and the row order alone, so its result
+// is canonical: the same on every device (PCA's eigensolve applies Zᵀ as
+// SpMM on it, rather than SpMMT on Z, whose row walk is latency-bound).
 //
 // # Memory
 //

@@ -84,10 +84,45 @@ func checkSizes(rows, cols, k int) error {
 	return checkInt32("k", k)
 }
 
-// SpMM computes out = m * b: one work-item per element of out, adding its
-// row's terms in storage order in float64 (rounded once for float32).
-// Column indices outside the matrix contribute nothing (the CPU backend
-// reports them; checking here would cost a read back per product).
+// spmmLongLocal is SPMM_LONG_LOCAL, spmm_long's work-group size: a
+// constant, so that its order of additions does not depend on the device.
+// spmmLongMean is the mean row length from which SpMM gives each row a
+// work-group (spmm_long) rather than a work-item per element of out
+// (spmm_rows), and spmmLongCols the most column lanes of spmm_long.
+const (
+	spmmLongLocal = 256
+	spmmLongMean  = 256
+	spmmLongCols  = 8
+)
+
+// spmmLongLanes returns spmm_long's column lanes for k output columns: the
+// least power of two at or above min(k, spmmLongCols). It depends on k
+// alone, so the bits do too.
+func spmmLongLanes(k int) int {
+	kc := 1
+	for kc < min(k, spmmLongCols) {
+		kc *= 2
+	}
+	return kc
+}
+
+// spmmLong reports whether SpMM takes spmm_long for m and k columns: rows
+// of spmmLongMean values or more on average, and a device that runs
+// work-groups of spmmLongLocal.
+func (be *Backend) spmmLong(m backend.CSR, k int) bool {
+	return m.Rows > 0 && k > 0 && m.NNZ >= spmmLongMean*int64(m.Rows) && be.rt.MaxLocal() >= spmmLongLocal
+}
+
+// SpMM computes out = m * b in float64 (rounded once for float32). On a
+// matrix whose rows hold spmmLongMean values or more on average (Zᵀ of the
+// PCA), each row gets a work-group (spmm_long: the group's entry lanes
+// split the row, and a tree in a fixed order adds their sums); otherwise
+// each element of out gets a work-item, adding its row's terms in storage
+// order (spmm_rows). The choice and the split depend on the shape only
+// (and the device only where it cannot run groups of 256), so the bits
+// depend on the operands only. Column indices outside the matrix
+// contribute nothing (the CPU backend reports them; checking here would
+// cost a read back per product).
 func (be *Backend) SpMM(m backend.CSR, b backend.Dense, out backend.Dense) error {
 	indptr, indices, data, err := be.csrMems("matrix", m)
 	if err != nil {
@@ -104,6 +139,14 @@ func (be *Backend) SpMM(m backend.CSR, b backend.Dense, out backend.Dense) error
 	}
 	if err := checkSizes(m.Rows, m.Cols, k); err != nil {
 		return fmt.Errorf("gpu: SpMM: %w", err)
+	}
+	if be.spmmLong(m, k) {
+		if err := be.launch("spmm_long", [3]int{m.Rows, 1, 1}, [3]int{spmmLongLocal, 1, 1},
+			int32(m.Rows), int32(m.Cols), int32(k), int32(spmmLongLanes(k)),
+			indptr, indices, data, bm, bm, om, om, is32); err != nil {
+			return fmt.Errorf("gpu: SpMM: %w", err)
+		}
+		return nil
 	}
 	n := int64(m.Rows) * int64(k)
 	if err := be.launch1D("spmm_rows", n, localSize, int32(m.Rows), int32(m.Cols), int32(k),

@@ -16,6 +16,8 @@
 #             SCBENCH_REQUIRE_OPENCL=1 for opencl.test; pipeline.test once
 #             per backend of PIPELINE_BACKENDS, with SCBENCH_TEST_BACKEND)
 #   generate  the 1.3M-cell store on local disk, unless it is there
+#   floor     the store read cold from disk by 16 readers (GB/s), and the
+#             host-device copy bandwidths from the CUDA tests' log
 #   bench     scbench bench --backend $BACKENDS on it, results in OUTDIR
 #   cold      the same with --cold (the store dropped from the page cache)
 #   summary   a table of the phases and tests run into OUTDIR so far and of
@@ -49,7 +51,7 @@ mkdir -p "$OUT" || exit 1
 OUT=$(cd "$OUT" && pwd)
 ROOT=$PWD
 DEVRUN=$ROOT/.devrun
-PHASES=${PHASES:-env tests generate bench cold summary}
+PHASES=${PHASES:-env tests generate floor bench cold summary}
 BACKENDS=${BACKENDS:-cuda,opencl}
 DATA=${DATA:-/tmp/scbench-data}
 STORE=${STORE:-$DATA/synth-1300000-seed0.zarr}
@@ -189,6 +191,31 @@ if has_phase generate; then
 		record generate "rc=$rc" "$secs"
 	fi
 	du -sh "$STORE" 2>/dev/null
+fi
+
+# floor: what bounds pass 1 from below. The store's bytes read cold from
+# disk in parallel (16 readers, like the pipeline's reader), and the copy
+# bandwidths the CUDA runtime test measured (in the tests phase's log).
+if has_phase floor; then
+	section "floor"
+	if [ -d "$STORE" ]; then
+		sync
+		if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
+			bytes=$(du -sb "$STORE" | cut -f1)
+			t0=$(date +%s.%N)
+			find "$STORE" -type f -print0 | xargs -0 -P 16 -n 64 cat >/dev/null
+			t1=$(date +%s.%N)
+			awk -v b="$bytes" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "disk, cold, 16 readers: %.2f GB in %.2f s = %.2f GB/s\n", b/1e9, t1-t0, b/1e9/(t1-t0) }' | tee "$OUT/floor.txt"
+			t0=$(date +%s.%N)
+			find "$STORE" -type f -print0 | xargs -0 -P 16 -n 64 cat >/dev/null
+			t1=$(date +%s.%N)
+			awk -v b="$bytes" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "page cache, warm, 16 readers: %.2f GB in %.2f s = %.2f GB/s\n", b/1e9, t1-t0, b/1e9/(t1-t0) }' | tee -a "$OUT/floor.txt"
+		else
+			echo "floor: cannot drop the page cache (not root?)" | tee "$OUT/floor.txt"
+		fi
+	fi
+	grep -h "GB/s" "$OUT"/tests/cuda.log 2>/dev/null | tee -a "$OUT/floor.txt"
+	record floor ok 0
 fi
 
 run_bench() { # phase, extra flags...

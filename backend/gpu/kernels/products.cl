@@ -23,6 +23,11 @@
 //	              about 27 rows waits for two loads in turn. Without the
 //	              segments every tile read every index: 39 GB from L2.
 //
+//	SpMM  Zᵀ(ZV)  after Transpose (5,000 rows of ~97,000 values, spmm_long):
+//	              indices + values 3.87 GB, ZV 81 MB: 1.0 ms, but every
+//	              value gathers a row of ZV (64 B, 31 GB in all) from L2
+//	              at best (ZV exceeds the 50 MB L2): ~5 ms at 5-7 TB/s.
+//
 // At 20,000-row chunks (7.4e6 values, 60 MB) the floor is 15 us a product,
 // about a kernel launch.
 
@@ -55,6 +60,86 @@ KERNEL spmm_rows(const i32 rows, const i32 cols, const i32 k,
 			if ((u32)j < (u32)cols) s += (f64)data[p] * b64[(i64)j * k + c];
 		}
 		o64[g] = s;
+	}
+}
+
+// spmm_long: out = m * b for a matrix with long rows (Zᵀ in PCA's
+// matrix-free eigensolve: 5,000 rows of ~97,000 values, where spmm_rows
+// would give a row's 97,000 terms to one work-item), one work-group of
+// SPMM_LONG_LOCAL work-items per row GRP(0). The work-items are E entry
+// lanes times kc column lanes, lid = e*kc + c (the column fastest, so that
+// the kc lanes of an entry read kc consecutive elements of a row of b);
+// kc is 1, 2, 4 or 8 (the host's choice from k alone) and E =
+// SPMM_LONG_LOCAL/kc. For each chunk of kc output columns, lane (e, c)
+// adds, in float64, the terms of the row's entries e, e+E, e+2E, ... in
+// that order (four at a time, their loads first), and a tree over the
+// entry lanes in LOCAL memory adds the lanes' sums in a fixed order. The
+// group size is a constant, not the device's, so the order of the
+// additions depends on the shape alone. Column indices outside [0, cols)
+// contribute nothing.
+//
+// Bound: the matrix is read once (8 bytes a value, coalesced), but each
+// value gathers kc elements of a row of b: 64 bytes at k = 8, so 31 GB at
+// 4.84e8 values, from L2 where b fits it (b = ZV is 81 MB at 1.3M cells,
+// more than the H200's L2: a row of Zᵀ sweeps all of b).
+#define SPMM_LONG_LOCAL 256
+
+DEVICE f64 spmm_b(GLOBAL const f64 *b64, GLOBAL const f32 *b32, const i32 is32, const i64 at) {
+	return is32 ? (f64)b32[at] : b64[at];
+}
+
+KERNEL spmm_long(const i32 rows, const i32 cols, const i32 k, const i32 kc,
+                 GLOBAL const i64 *RESTRICT indptr, GLOBAL const i32 *RESTRICT indices,
+                 GLOBAL const f32 *RESTRICT data, GLOBAL const f64 *b64,
+                 GLOBAL const f32 *b32, GLOBAL f64 *o64, GLOBAL f32 *o32, const i32 is32) {
+	LOCAL f64 red[SPMM_LONG_LOCAL];
+	const i32 lid = LID(0);
+	const i32 E = SPMM_LONG_LOCAL / kc;
+	const i32 e = lid / kc, cl = lid - e * kc;
+	const i64 i = (i64)GRP(0);
+	if (i >= rows) return; // the whole group: no barrier is skipped by some only
+	const i64 lo = indptr[i], hi = indptr[i + 1];
+	const i64 E1 = (i64)E, E2 = 2 * (i64)E, E3 = 3 * (i64)E, E4 = 4 * (i64)E;
+	const u32 ucols = (u32)cols;
+	for (i32 c0 = 0; c0 < k; c0 += kc) {
+		const i32 c = c0 + cl;
+		f64 s = 0;
+		if (c < k) {
+			i64 p = lo + e;
+			for (; p + E3 < hi; p += E4) {
+				const i32 j0 = indices[p], j1 = indices[p + E1];
+				const i32 j2 = indices[p + E2], j3 = indices[p + E3];
+				const f64 v0 = (f64)data[p], v1 = (f64)data[p + E1];
+				const f64 v2 = (f64)data[p + E2], v3 = (f64)data[p + E3];
+				const f64 x0 = (u32)j0 < ucols ? spmm_b(b64, b32, is32, (i64)j0 * k + c) : 0.0;
+				const f64 x1 = (u32)j1 < ucols ? spmm_b(b64, b32, is32, (i64)j1 * k + c) : 0.0;
+				const f64 x2 = (u32)j2 < ucols ? spmm_b(b64, b32, is32, (i64)j2 * k + c) : 0.0;
+				const f64 x3 = (u32)j3 < ucols ? spmm_b(b64, b32, is32, (i64)j3 * k + c) : 0.0;
+				if ((u32)j0 < ucols) s += v0 * x0;
+				if ((u32)j1 < ucols) s += v1 * x1;
+				if ((u32)j2 < ucols) s += v2 * x2;
+				if ((u32)j3 < ucols) s += v3 * x3;
+			}
+			for (; p < hi; p += E1) {
+				const i32 j = indices[p];
+				if ((u32)j < ucols) s += (f64)data[p] * spmm_b(b64, b32, is32, (i64)j * k + c);
+			}
+		}
+		red[lid] = s;
+		BARRIER();
+		for (i32 h = E / 2; h > 0; h >>= 1) {
+			if (e < h) red[lid] += red[lid + h * kc];
+			BARRIER();
+		}
+		if (e == 0 && c < k) {
+			const i64 at = i * (i64)k + c;
+			if (is32) {
+				o32[at] = (f32)red[lid];
+			} else {
+				o64[at] = red[lid];
+			}
+		}
+		BARRIER(); // red is read before the next chunk writes it
 	}
 }
 
