@@ -164,29 +164,7 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 			return nil, nil, err
 		}
 	}
-	bs := pcaBlockSize
-	in, err := allocF64(b, d*bs)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer in.Free()
-	out, err := allocF64(b, d*bs)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer out.Free()
-	mid := map[int]backend.Buffer{} // Z V of a chunk, by element count
-	defer func() {
-		for _, buf := range mid {
-			buf.Free()
-		}
-	}()
-	host := make([]float64, d*bs)
-	part := make([]float64, d*bs)
-	muV := make([]float64, bs)
-	fn := float64(n)
 	pt := newPartTimer(b)
-	products := 0
 	// With Z on a device that can transpose it, Zᵀ is formed once and
 	// applied as SpMM(Zᵀ, ·): a row-parallel product, many times faster on
 	// a GPU than SpMMT's walk over Z's rows (see backend.Transposer).
@@ -211,6 +189,61 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 			return nil, nil, fmt.Errorf("pipeline: transposing the scaled HVG matrix on the device: %w", err)
 		}
 	}
+	// On that path the vectors cross to the device in float32 (the
+	// kernels accumulate in float64): half the bytes of the products'
+	// random reads of Z V, and a relative perturbation of the operator of
+	// about 1e-7, far below the solver's tolerance (pcaTol).
+	single := zT != nil
+	kind := backend.Float64
+	if single {
+		kind = backend.Float32
+	}
+	var h32 []float32
+	write := func(buf backend.Buffer, vs []float64) error {
+		if !single {
+			return b.Write(buf, vs)
+		}
+		h32 = grow32(h32, len(vs))
+		for i, x := range vs {
+			h32[i] = float32(x)
+		}
+		return b.Write(buf, h32[:len(vs)])
+	}
+	read := func(dst []float64, buf backend.Buffer) error {
+		if !single {
+			return b.Read(dst, buf)
+		}
+		h32 = grow32(h32, len(dst))
+		if err := b.Read(h32[:len(dst)], buf); err != nil {
+			return err
+		}
+		for i, x := range h32[:len(dst)] {
+			dst[i] = float64(x)
+		}
+		return nil
+	}
+	bs := pcaBlockSize
+	in, err := b.Alloc(kind, d*bs)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer in.Free()
+	out, err := b.Alloc(kind, d*bs)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer out.Free()
+	mid := map[int]backend.Buffer{} // Z V of a chunk, by element count
+	defer func() {
+		for _, buf := range mid {
+			buf.Free()
+		}
+	}()
+	host := make([]float64, d*bs)
+	part := make([]float64, d*bs)
+	muV := make([]float64, bs)
+	fn := float64(n)
+	products := 0
 	apply := func(dst, src blas64.General) error {
 		w := src.Cols
 		vs := src.Data[:d*w]
@@ -220,7 +253,7 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 			}
 			vs = host[:d*w]
 		}
-		if err := b.Write(in, vs); err != nil {
+		if err := write(in, vs); err != nil {
 			return err
 		}
 		vin := backend.Dense{Rows: d, Cols: w, Data: in}
@@ -231,7 +264,7 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 			buf, ok := mid[m.Rows*w]
 			if !ok {
 				var err error
-				if buf, err = allocF64(b, m.Rows*w); err != nil {
+				if buf, err = b.Alloc(kind, m.Rows*w); err != nil {
 					return err
 				}
 				mid[m.Rows*w] = buf
@@ -249,9 +282,9 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 				return fmt.Errorf("product Zᵀ(Z V), chunk %d of the HVG matrix: %w", c, err)
 			}
 			if c == 0 {
-				return pt.time("read", func() error { return b.Read(acc, out) })
+				return pt.time("read", func() error { return read(acc, out) })
 			}
-			if err := pt.time("read", func() error { return b.Read(part[:d*w], out) }); err != nil {
+			if err := pt.time("read", func() error { return read(part[:d*w], out) }); err != nil {
 				return err
 			}
 			for i, x := range part[:d*w] {
@@ -299,4 +332,11 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 		copy(v[i*k:(i+1)*k], vecs.Data[i*vecs.Stride:i*vecs.Stride+k])
 	}
 	return vals, v, nil
+}
+
+func grow32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
