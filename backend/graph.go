@@ -1,5 +1,7 @@
 package backend
 
+import "github.com/scbench/scbench/sparse"
+
 // The graph steps' operations on a device. They are optional: a backend
 // that lacks them leaves the step to the host packages knn and graph, and
 // the pipeline says so in its report. Unlike the preprocessing operations
@@ -51,4 +53,22 @@ type UMAPSGD struct {
 // It returns the number of positive samples drawn.
 type UMAPOptimizer interface {
 	UMAPOptimize(emb []float32, n int, head, tail []int32, epochsPerSample []float32, p UMAPSGD) (int64, error)
+}
+
+// FuzzyGraphBuilder builds scanpy's connectivities and distances graphs
+// from kNN lists on a device, with graph.Connectivities's contract:
+// indices and dists are n x k, row-major, each row sorted by distance with
+// the cell itself first at distance 0, an index of -1 marking a missing
+// neighbour (its distance finite, as the pipeline fills it); conn is the
+// fuzzy union of the per-cell memberships (umap-learn's
+// fuzzy_simplicial_set with local_connectivity 1 and set_op_mix_ratio 1),
+// dist holds each cell's non-self neighbour distances. Both are n x n
+// host matrices laid out as graph.Connectivities lays them out: rows
+// sorted by column, duplicate entries of a list summed, zeros dropped, so
+// that Indptr and Indices are the same and the values agree within float32
+// rounding. Malformed lists (lengths other than n*k, k < 1, an index
+// outside [-1, n), a distance negative, NaN or infinite) are an error
+// wrapping ErrShape.
+type FuzzyGraphBuilder interface {
+	Connectivities(indices []int32, dists []float32, n, k int) (conn, dist *sparse.CSR, err error)
 }

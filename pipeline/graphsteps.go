@@ -66,12 +66,18 @@ func (r *runner) neighbors() error {
 	knnSeconds := time.Since(sw.wall).Seconds()
 	nb := g.Neighbors
 	fillMissing(nb)
-	g.Connectivities, g.Distances, err = graph.Connectivities(nb.Indices, nb.Distances, nb.N, nb.K)
+	fuzzyWhere := "host"
+	if fb, ok := r.b.(backend.FuzzyGraphBuilder); ok {
+		fuzzyWhere = r.b.Device().Backend
+		g.Connectivities, g.Distances, err = fb.Connectivities(nb.Indices, nb.Distances, nb.N, nb.K)
+	} else {
+		g.Connectivities, g.Distances, err = graph.Connectivities(nb.Indices, nb.Distances, nb.N, nb.K)
+	}
 	if err != nil {
 		return fmt.Errorf("pipeline: neighbors: %w", err)
 	}
 	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("neighbors",
-		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN on the %s (%.3f s), fuzzy simplicial set on the host", k, p.NPCs, p.KNN, where, knnSeconds)))
+		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN on the %s (%.3f s), fuzzy simplicial set on the %s", k, p.NPCs, p.KNN, where, knnSeconds, fuzzyWhere)))
 	return nil
 }
 
