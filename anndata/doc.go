@@ -24,7 +24,10 @@
 // the chunk's values, in parallel on a pool of workers, ahead of the
 // consumer. Zarr chunks that straddle two row chunks are decoded once and
 // shared. Every chunk is checked (column indices in range; indptr monotone
-// and consistent with the number of values) and errors name the rows.
+// and consistent with the number of values) and errors name the rows. A
+// consumer done with a chunk may hand it back (ChunkReader.Release) for a
+// later chunk to be decoded into, which saves allocating and zeroing
+// hundreds of megabytes per chunk.
 // Info summarizes a store for `scbench info`.
 //
 // Values of X are read as float32 and column indices as int32, whatever

@@ -66,6 +66,7 @@ func (h *heldChunks) Next() bool {
 }
 
 func (h *heldChunks) Chunk() anndata.Chunk { return h.held[h.at] }
+func (h *heldChunks) Release(anndata.Chunk) {}
 func (h *heldChunks) Err() error           { return nil }
 
 func (h *heldChunks) Close() error {

@@ -76,8 +76,14 @@ func (r *runner) pass1() (err error) {
 		if err := pt.time("chunk work", func() error { return r.pass1Chunk(c, bufs, all, kept, normalize) }); err != nil {
 			return err
 		}
-		waitFrom = time.Now()
 		next += c.Rows
+		if r.held == nil {
+			// Nothing refers to the chunk any more (held on a device, it
+			// is a copy): the reader decodes a later chunk into it rather
+			// than allocating and zeroing another.
+			chunks.Release(c)
+		}
+		waitFrom = time.Now()
 		done++
 		r.progress(pass1Name, done, total, next, start)
 		if err := r.canceled(pass1Name); err != nil {
@@ -339,6 +345,11 @@ func (r *runner) pass2() (err error) {
 			return err
 		}
 		next += c.Rows
+		if r.until >= StepHVG {
+			// SelectCols made new arrays and the writer copies: the raw
+			// chunk is referred to no more.
+			chunks.Release(c)
+		}
 		done++
 		rowsOut += rows
 		nnzOut += nnz

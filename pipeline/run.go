@@ -70,6 +70,9 @@ type source interface {
 type chunkIter interface {
 	Next() bool
 	Chunk() anndata.Chunk
+	// Release hands a chunk's memory back for a later chunk: only once
+	// nothing refers to it (the CPU backend's Upload shares it).
+	Release(anndata.Chunk)
 	Err() error
 	Close() error
 }

@@ -50,8 +50,9 @@ func (c *memChunks) Next() bool {
 func (c *memChunks) Chunk() anndata.Chunk {
 	return anndata.Chunk{Start: c.at, CSR: c.x.RowView(c.at, c.next).Clone()}
 }
-func (c *memChunks) Err() error   { return nil }
-func (c *memChunks) Close() error { return nil }
+func (c *memChunks) Err() error            { return nil }
+func (c *memChunks) Release(anndata.Chunk) {}
+func (c *memChunks) Close() error          { return nil }
 
 // randomCounts makes UMI-like counts: genes with log-normal rates, cells
 // with log-normal sizes, a few near-empty and a few huge cells, a gene

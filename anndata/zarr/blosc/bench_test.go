@@ -159,6 +159,47 @@ func BenchmarkDecodeZstdShuffle(b *testing.B) { benchDecode(b, "zstd", false) }
 func BenchmarkDecodeLZ4ShuffleParallel(b *testing.B)  { benchDecode(b, "lz4", true) }
 func BenchmarkDecodeZstdShuffleParallel(b *testing.B) { benchDecode(b, "zstd", true) }
 
+// BenchmarkDecodeLZ4Streams runs only the codec over the streams of
+// BenchmarkDecodeLZ4Shuffle's frames, into one block-sized buffer: the
+// floor under Decode, which adds the unshuffle and writes the whole output.
+func BenchmarkDecodeLZ4Streams(b *testing.B) {
+	frames, err := benchFrames()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, part := range []string{"data", "indices"} {
+		f := frames["lz4/"+part]
+		b.Run(part, func(b *testing.B) {
+			h, err := ParseHeader(f.frame)
+			if err != nil {
+				b.Fatal(err)
+			}
+			block := make([]byte, h.BlockSize)
+			b.SetBytes(int64(len(f.data)))
+			cpu := startCPU()
+			for b.Loop() {
+				for k := range h.NumBlocks() {
+					bsize := min(h.BlockSize, h.NBytes-k*h.BlockSize)
+					nsplits, neblock := splits(h, bsize, bsize != h.BlockSize)
+					off := int(binary.LittleEndian.Uint32(f.frame[HeaderSize+4*k:]))
+					for j := range nsplits {
+						csize := int(binary.LittleEndian.Uint32(f.frame[off:]))
+						off += 4
+						part := block[j*neblock : (j+1)*neblock]
+						if csize == neblock {
+							copy(part, f.frame[off:off+csize])
+						} else if err := decompress(h.Codec(), part, f.frame[off:off+csize]); err != nil {
+							b.Fatal(err)
+						}
+						off += csize
+					}
+				}
+			}
+			cpu.report(b, len(f.data))
+		})
+	}
+}
+
 // BenchmarkDecodeShared decodes chunk 0 of the shared stores' X arrays,
 // written by the real c-blosc (libzstd and liblz4 compress differently from
 // the Go encoders above).
