@@ -18,6 +18,9 @@
 #   generate  the 1.3M-cell store on local disk, unless it is there
 #   floor     the store read cold from disk by 16 readers (GB/s), and the
 #             host-device copy bandwidths from the CUDA tests' log
+#   compare   QC through PCA on the store with the CPU backend and with each
+#             of COMPARE_BACKENDS (default cuda), results checked against
+#             each other (pipeline's TestCompareBackendsOnStore)
 #   bench     scbench bench --backend $BACKENDS on it, results in OUTDIR
 #   cold      the same with --cold (the store dropped from the page cache)
 #   summary   a table of the phases and tests run into OUTDIR so far and of
@@ -51,7 +54,7 @@ mkdir -p "$OUT" || exit 1
 OUT=$(cd "$OUT" && pwd)
 ROOT=$PWD
 DEVRUN=$ROOT/.devrun
-PHASES=${PHASES:-env tests generate floor bench cold summary}
+PHASES=${PHASES:-env tests generate floor compare bench cold summary}
 BACKENDS=${BACKENDS:-cuda,opencl}
 DATA=${DATA:-/tmp/scbench-data}
 STORE=${STORE:-$DATA/synth-1300000-seed0.zarr}
@@ -216,6 +219,22 @@ if has_phase floor; then
 	fi
 	grep -h "GB/s" "$OUT"/tests/cuda.log 2>/dev/null | tee -a "$OUT/floor.txt"
 	record floor ok 0
+fi
+
+# compare: QC through PCA on the 1.3M store with the CPU backend and with
+# each GPU backend of COMPARE_BACKENDS, checked against each other
+# (pipeline's TestCompareBackendsOnStore).
+if has_phase compare; then
+	section "compare"
+	for be in ${COMPARE_BACKENDS:-cuda}; do
+		start=$SECONDS
+		(cd "$ROOT/pipeline" && SCBENCH_COMPARE_STORE=$STORE SCBENCH_TEST_BACKEND=$be \
+			"$DEVRUN/pipeline.test" -test.v -test.run '^TestCompareBackendsOnStore$' -test.timeout 8m) 2>&1 |
+			tee "$OUT/compare-$be.log" | grep -E '^(---|ok|FAIL|PASS)|compare_test'
+		rc=${PIPESTATUS[0]}
+		if [ "$rc" -ne 0 ]; then failures=$((failures + 1)); fi
+		record "compare $be" "rc=$rc" $((SECONDS - start))
+	done
 fi
 
 run_bench() { # phase, extra flags...
