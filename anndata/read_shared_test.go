@@ -1,12 +1,9 @@
 package anndata
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,23 +15,11 @@ import (
 // rReadCSVColumns reads the named columns of a gzip CSV with a header.
 func rReadCSVColumns(t *testing.T, path string, names ...string) [][]float64 {
 	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	zr, err := gzip.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(zr).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	header, recs := shareddata.ReadCSV(t, path)
 	out := make([][]float64, len(names))
 	for k, name := range names {
 		col := -1
-		for i, h := range recs[0] {
+		for i, h := range header {
 			if h == name {
 				col = i
 			}
@@ -42,7 +27,7 @@ func rReadCSVColumns(t *testing.T, path string, names ...string) [][]float64 {
 		if col < 0 {
 			t.Fatalf("%s has no column %s", path, name)
 		}
-		for _, rec := range recs[1:] {
+		for _, rec := range recs {
 			v, err := strconv.ParseFloat(rec[col], 64)
 			if err != nil {
 				t.Fatal(err)

@@ -19,20 +19,29 @@ import (
 // sizes and structure on the way.
 func rCollect(t *testing.T, f *File, opt StreamOptions) *sparse.CSR {
 	t.Helper()
-	r := f.RowChunks(context.Background(), opt)
-	defer r.Close()
-	out := &sparse.CSR{Rows: f.NObs, Cols: f.NVar, Indptr: []int64{0}}
 	rows := opt.Rows
 	if rows == 0 {
 		rows = 20000
 	}
+	return rStack(t, f, opt, func(_ *ChunkReader, c Chunk) {
+		if want := min(rows, f.NObs-c.Start); c.Rows != want || c.Cols != f.NVar {
+			t.Fatalf("chunk at %d is %d x %d, want %d x %d", c.Start, c.Rows, c.Cols, want, f.NVar)
+		}
+	})
+}
+
+// rStack streams X with opt and stacks copies of the chunks, checking
+// their order and structure on the way; each sees every chunk once it is
+// copied.
+func rStack(t *testing.T, f *File, opt StreamOptions, each func(*ChunkReader, Chunk)) *sparse.CSR {
+	t.Helper()
+	r := f.RowChunks(context.Background(), opt)
+	defer r.Close()
+	out := &sparse.CSR{Rows: f.NObs, Cols: f.NVar, Indptr: []int64{0}}
 	for r.Next() {
 		c := r.Chunk()
 		if c.Start != len(out.Indptr)-1 {
 			t.Fatalf("chunk starts at row %d, want %d", c.Start, len(out.Indptr)-1)
-		}
-		if want := min(rows, f.NObs-c.Start); c.Rows != want || c.Cols != f.NVar {
-			t.Fatalf("chunk at %d is %d x %d, want %d x %d", c.Start, c.Rows, c.Cols, want, f.NVar)
 		}
 		if err := c.Validate(); err != nil {
 			t.Fatalf("chunk at %d: %v", c.Start, err)
@@ -43,6 +52,7 @@ func rCollect(t *testing.T, f *File, opt StreamOptions) *sparse.CSR {
 		}
 		out.Indices = append(out.Indices, c.Indices...)
 		out.Data = append(out.Data, c.Data...)
+		each(r, c)
 	}
 	if err := r.Err(); err != nil {
 		t.Fatalf("stream (%+v): %v", opt, err)
@@ -102,8 +112,20 @@ func TestStreamRandomCSR(t *testing.T) {
 }
 
 func TestStreamDenseX(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
 	rows, cols := 203, 17
+	m, f := rDenseStore(t, rand.New(rand.NewPCG(3, 4)), rows, cols)
+	if f.XEncoding != "array" || f.NNZ != -1 || f.NObs != rows || f.NVar != cols {
+		t.Fatalf("file %+v", f)
+	}
+	for _, opt := range []StreamOptions{{}, {Rows: 1}, {Rows: 7}, {Rows: 50, Workers: 3}} {
+		rSameCSR(t, "dense stream", rCollect(t, f, opt), m)
+	}
+}
+
+// rDenseStore writes a random rows x cols CSR as a store with a dense X
+// (float64, chunks of 23 rows, gzip) and opens it.
+func rDenseStore(t *testing.T, rng *rand.Rand, rows, cols int) (*sparse.CSR, *File) {
+	t.Helper()
 	m := rRandomCSR(rng, rows, cols, 0.3)
 	dense := make([]float64, rows*cols)
 	for i := range rows {
@@ -121,12 +143,7 @@ func TestStreamDenseX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.XEncoding != "array" || f.NNZ != -1 || f.NObs != rows || f.NVar != cols {
-		t.Fatalf("file %+v", f)
-	}
-	for _, opt := range []StreamOptions{{}, {Rows: 1}, {Rows: 7}, {Rows: 50, Workers: 3}} {
-		rSameCSR(t, "dense stream", rCollect(t, f, opt), m)
-	}
+	return m, f
 }
 
 // rExpectOpen expects Open to fail with an error containing each of texts.

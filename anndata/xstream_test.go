@@ -16,25 +16,9 @@ import (
 // were decoded into the memory of an earlier, released chunk.
 func rCollectReleasing(t *testing.T, f *File, opt StreamOptions) (*sparse.CSR, int) {
 	t.Helper()
-	r := f.RowChunks(context.Background(), opt)
-	defer r.Close()
-	out := &sparse.CSR{Rows: f.NObs, Cols: f.NVar, Indptr: []int64{0}}
 	released := map[*float32]bool{}
 	reused := 0
-	for r.Next() {
-		c := r.Chunk()
-		if c.Start != len(out.Indptr)-1 {
-			t.Fatalf("chunk starts at row %d, want %d", c.Start, len(out.Indptr)-1)
-		}
-		if err := c.Validate(); err != nil {
-			t.Fatalf("chunk at %d: %v", c.Start, err)
-		}
-		base := int64(len(out.Data))
-		for _, p := range c.Indptr[1:] {
-			out.Indptr = append(out.Indptr, base+p)
-		}
-		out.Indices = append(out.Indices, c.Indices...)
-		out.Data = append(out.Data, c.Data...)
+	out := rStack(t, f, opt, func(r *ChunkReader, c Chunk) {
 		if len(c.Data) > 0 {
 			p := unsafe.SliceData(c.Data)
 			if released[p] {
@@ -56,13 +40,7 @@ func rCollectReleasing(t *testing.T, f *File, opt StreamOptions) (*sparse.CSR, i
 			t.Fatalf("chunk at %d: Release left the CSR %d x %d with %d values", c.Start, m.Rows, m.Cols, len(m.Data))
 		}
 		r.Release(c) // a second Release does nothing
-	}
-	if err := r.Err(); err != nil {
-		t.Fatalf("stream (%+v): %v", opt, err)
-	}
-	if len(out.Indptr) != f.NObs+1 {
-		t.Fatalf("streamed %d rows, want %d", len(out.Indptr)-1, f.NObs)
-	}
+	})
 	return out, reused
 }
 
@@ -133,25 +111,7 @@ func TestReleaseAfterClose(t *testing.T) {
 }
 
 func TestStreamReleaseDense(t *testing.T) {
-	rng := rand.New(rand.NewPCG(35, 36))
-	rows, cols := 131, 11
-	m := rRandomCSR(rng, rows, cols, 0.3)
-	dense := make([]float64, rows*cols)
-	for i := range rows {
-		idx, val := m.Row(i)
-		for k, j := range idx {
-			dense[i*cols+int(j)] = float64(val[k])
-		}
-	}
-	root := filepath.Join(t.TempDir(), "d.zarr")
-	rGroup(t, root, map[string]any{"encoding-type": "anndata", "encoding-version": "0.1.0"})
-	rArray2D(t, filepath.Join(root, "X"), "<f8", dense, rows, cols, 23, true, map[string]any{"encoding-type": "array", "encoding-version": "0.2.0"})
-	rFrame(t, filepath.Join(root, "obs"), rCellNames(rows, "c"))
-	rFrame(t, filepath.Join(root, "var"), rCellNames(cols, "g"))
-	f, err := Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, f := rDenseStore(t, rand.New(rand.NewPCG(35, 36)), 131, 11)
 	got, _ := rCollectReleasing(t, f, StreamOptions{Rows: 9, Workers: 2})
 	rSameCSR(t, "dense stream with Release", got, m)
 }

@@ -1,14 +1,9 @@
 package graph
 
 import (
-	"bufio"
-	"compress/gzip"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/scbench/scbench/internal/shareddata"
@@ -211,125 +206,12 @@ func TestSmoothKNNDistLocalConnectivity(t *testing.T) {
 	}
 }
 
-// umapReadTriplets reads a reference (row, col, value) gzip CSV into an
-// n x n CSR with sorted rows; n is one more than the largest index.
-func umapReadTriplets(t testing.TB, path string) *sparse.CSR {
-	t.Helper()
-	rows := umapReadCSV(t, path)
-	n := 0
-	for _, r := range rows {
-		n = max(n, int(r[0])+1, int(r[1])+1)
-	}
-	m := sparse.NewCSR(n, n, int64(len(rows)))
-	for _, r := range rows {
-		m.Indptr[int(r[0])+1]++
-	}
-	for i := 0; i < n; i++ {
-		m.Indptr[i+1] += m.Indptr[i]
-	}
-	next := append([]int64(nil), m.Indptr[:n]...)
-	for _, r := range rows {
-		i := int(r[0])
-		m.Indices[next[i]] = int32(r[1])
-		m.Data[next[i]] = float32(r[2])
-		next[i]++
-	}
-	for i := 0; i < n; i++ {
-		lo, hi := m.Indptr[i], m.Indptr[i+1]
-		type e struct {
-			j int32
-			v float32
-		}
-		es := make([]e, hi-lo)
-		for p := range es {
-			es[p] = e{m.Indices[lo+int64(p)], m.Data[lo+int64(p)]}
-		}
-		slices.SortFunc(es, func(a, b e) int { return int(a.j) - int(b.j) })
-		for p := range es {
-			m.Indices[lo+int64(p)], m.Data[lo+int64(p)] = es[p].j, es[p].v
-		}
-	}
-	return m
-}
-
-// umapReadCSV reads a gzip CSV with a header line into float64 rows.
-func umapReadCSV(t testing.TB, path string) [][]float64 {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	var out [][]float64
-	first := true
-	for sc.Scan() {
-		if first {
-			first = false
-			continue
-		}
-		fields := strings.Split(sc.Text(), ",")
-		r := make([]float64, len(fields))
-		for c, s := range fields {
-			if r[c], err = strconv.ParseFloat(s, 64); err != nil {
-				t.Fatalf("%s line %d: %v", path, len(out)+2, err)
-			}
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return out
-}
-
-// umapListsFromDistances rebuilds per-cell kNN lists (self first at 0,
-// then by distance) from scanpy's distances graph.
-func umapListsFromDistances(t testing.TB, d *sparse.CSR) (idx []int32, dst []float32, k int) {
-	t.Helper()
-	for i := 0; i < d.Rows; i++ {
-		k = max(k, int(d.Indptr[i+1]-d.Indptr[i])+1)
-	}
-	idx = make([]int32, d.Rows*k)
-	dst = make([]float32, d.Rows*k)
-	for i := 0; i < d.Rows; i++ {
-		cols, vals := d.Row(i)
-		if len(cols)+1 != k {
-			t.Fatalf("row %d has %d neighbours, want %d", i, len(cols), k-1)
-		}
-		ord := make([]int, len(cols))
-		for p := range ord {
-			ord[p] = p
-		}
-		slices.SortStableFunc(ord, func(a, b int) int {
-			switch {
-			case vals[a] < vals[b]:
-				return -1
-			case vals[a] > vals[b]:
-				return 1
-			}
-			return 0
-		})
-		idx[i*k] = int32(i)
-		for p, o := range ord {
-			idx[i*k+1+p] = cols[o]
-			dst[i*k+1+p] = vals[o]
-		}
-	}
-	return idx, dst, k
-}
-
 func TestConnectivitiesScanpy(t *testing.T) {
 	for _, ds := range []string{"synth5k", "brain10k"} {
 		t.Run(ds, func(t *testing.T) {
-			refDist := umapReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/distances.csv.gz"))
-			refConn := umapReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/connectivities.csv.gz"))
-			idx, dst, k := umapListsFromDistances(t, refDist)
+			refDist := shareddata.ReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/distances.csv.gz"))
+			refConn := shareddata.ReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/connectivities.csv.gz"))
+			idx, dst, k := shareddata.ListsFromDistances(t, refDist)
 			conn, dist, err := Connectivities(idx, dst, refDist.Rows, k)
 			if err != nil {
 				t.Fatal(err)

@@ -448,15 +448,15 @@ func umapLoadRef(t *testing.T, ds string) *umapRefData {
 		return v.(*umapRefData)
 	}
 	r := &umapRefData{
-		conn: umapReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/connectivities.csv.gz")),
-		dist: umapReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/distances.csv.gz")),
+		conn: shareddata.ReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/connectivities.csv.gz")),
+		dist: shareddata.ReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/distances.csv.gz")),
 	}
-	rows := umapReadCSV(t, shareddata.Path(t, "reference/"+ds+"/X_pca.csv.gz"))
+	rows := shareddata.ReadFloats(t, shareddata.Path(t, "reference/"+ds+"/X_pca.csv.gz"))
 	r.npcs = len(rows[0])
 	for _, row := range rows {
 		r.xpca = append(r.xpca, row...)
 	}
-	for _, row := range umapReadCSV(t, shareddata.Path(t, "reference/"+ds+"/umap.csv.gz")) {
+	for _, row := range shareddata.ReadFloats(t, shareddata.Path(t, "reference/"+ds+"/umap.csv.gz")) {
 		r.refEmb = append(r.refEmb, float32(row[0]), float32(row[1]))
 	}
 	umapRefCache.Store(ds, r)
@@ -472,7 +472,7 @@ func TestUMAPScanpy(t *testing.T) {
 				t.Fatalf("reference sizes: %d cells, %d umap rows, %d x_pca values", n, len(r.refEmb)/2, len(r.xpca))
 			}
 			// From Connectivities on scanpy's neighbour lists: the whole path.
-			idx, dst, k := umapListsFromDistances(t, r.dist)
+			idx, dst, k := shareddata.ListsFromDistances(t, r.dist)
 			conn, _, err := Connectivities(idx, dst, n, k)
 			if err != nil {
 				t.Fatal(err)

@@ -1,57 +1,16 @@
 package knn
 
 import (
-	"compress/gzip"
-	"encoding/csv"
 	"encoding/json"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/scbench/scbench/internal/shareddata"
 )
-
-// readCSVGz reads a gzip CSV with a header into rows of float64.
-func readCSVGz(t *testing.T, path string) [][]float64 {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	r := csv.NewReader(zr)
-	r.ReuseRecord = true
-	if _, err := r.Read(); err != nil {
-		t.Fatalf("%s: header: %v", path, err)
-	}
-	var rows [][]float64
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		row := make([]float64, len(rec))
-		for i, s := range rec {
-			if row[i], err = strconv.ParseFloat(s, 64); err != nil {
-				t.Fatalf("%s: row %d column %d: %v", path, len(rows), i, err)
-			}
-		}
-		rows = append(rows, row)
-	}
-	return rows
-}
 
 type refParams struct {
 	NPCs       int `json:"n_pcs"`
@@ -70,7 +29,7 @@ func loadReference(t *testing.T, name string) (blas32.General, [][]float64, refP
 	if err := json.Unmarshal(b, &p); err != nil {
 		t.Fatalf("%s/params.json: %v", dir, err)
 	}
-	pca := readCSVGz(t, filepath.Join(dir, "X_pca.csv.gz"))
+	pca := shareddata.ReadFloats(t, filepath.Join(dir, "X_pca.csv.gz"))
 	cols := len(pca[0])
 	x := blas32.General{Rows: len(pca), Cols: cols, Stride: cols, Data: make([]float32, len(pca)*cols)}
 	for i, row := range pca {
@@ -78,7 +37,7 @@ func loadReference(t *testing.T, name string) (blas32.General, [][]float64, refP
 			x.Data[i*cols+j] = float32(v)
 		}
 	}
-	knn := readCSVGz(t, filepath.Join(dir, "knn_exact.csv.gz"))
+	knn := shareddata.ReadFloats(t, filepath.Join(dir, "knn_exact.csv.gz"))
 	if len(knn) != x.Rows || len(knn[0]) != p.NNeighbors {
 		t.Fatalf("%s: knn_exact is %d x %d, want %d x %d", dir, len(knn), len(knn[0]), x.Rows, p.NNeighbors)
 	}

@@ -65,9 +65,9 @@ func (h *heldChunks) Next() bool {
 	return h.at < len(h.held)
 }
 
-func (h *heldChunks) Chunk() anndata.Chunk { return h.held[h.at] }
+func (h *heldChunks) Chunk() anndata.Chunk  { return h.held[h.at] }
 func (h *heldChunks) Release(anndata.Chunk) {}
-func (h *heldChunks) Err() error           { return nil }
+func (h *heldChunks) Err() error            { return nil }
 
 func (h *heldChunks) Close() error {
 	clear(h.held)

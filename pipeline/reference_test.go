@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"compress/gzip"
-	"encoding/csv"
 	"encoding/json"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,33 +22,12 @@ type refTable struct {
 
 func readRefCSV(t testing.TB, path string) *refTable {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
-	recs, err := csv.NewReader(r).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if len(recs) < 1 {
-		t.Fatalf("%s: empty", path)
-	}
-	head := recs[0]
-	tb := &refTable{cols: map[string][]float64{}, strs: map[string][]string{}, rows: len(recs) - 1}
+	head, recs := shareddata.ReadCSV(t, path)
+	tb := &refTable{cols: map[string][]float64{}, strs: map[string][]string{}, rows: len(recs)}
 	for c, name := range head {
 		vals := make([]float64, tb.rows)
 		strs := make([]string, tb.rows)
-		for i, rec := range recs[1:] {
+		for i, rec := range recs {
 			s := rec[c]
 			strs[i] = s
 			switch strings.ToLower(s) {

@@ -60,17 +60,8 @@ func (d concatBackend) ConcatRows(ms []backend.CSR) (backend.CSR, error) {
 // them, with the results of the host run: identical QC, HVG and output
 // sizes, and the PCA within the solver's tolerance.
 func TestDeviceResident(t *testing.T) {
-	rng := rand.New(rand.NewPCG(47, 48))
-	x := randomCounts(rng, 1203, 611)
-	p := DefaultParams()
-	p.MinGenes, p.MaxGenes, p.NTopGenes, p.NComps = 15, 300, 203, 9
-	p.NPCs = min(p.NPCs, p.NComps)
-	opt := Options{Until: StepPCA, ChunkRows: 101}
-
-	host, err := run(context.Background(), cpu.New(2), &memSource{name: "random", x: x}, "", p, withPath(opt, "matrix-free"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newPCASetup(t, 47, 1203, 611, 300, 203, 9, 101)
+	host := s.host
 	for _, concat := range []bool{false, true} {
 		t.Run(fmt.Sprintf("concat=%v", concat), func(t *testing.T) {
 			dl := &deviceLike{Backend: cpu.New(2), mem: 1 << 30}
@@ -78,10 +69,7 @@ func TestDeviceResident(t *testing.T) {
 			if concat {
 				b = concatBackend{dl}
 			}
-			res, err := run(context.Background(), b, &memSource{name: "random", x: x}, "", p, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := s.run(t, b)
 			rep := res.Report
 			if !rep.HeldOnDevice || !rep.ZOnDevice || rep.PCAPath != "matrix-free" {
 				t.Fatalf("held on device %v, Z on device %v, path %q; want true, true, matrix-free", rep.HeldOnDevice, rep.ZOnDevice, rep.PCAPath)
@@ -92,31 +80,52 @@ func TestDeviceResident(t *testing.T) {
 			if !slices.Equal(res.HVGIndex, host.HVGIndex) || rep.NNZOut != host.Report.NNZOut {
 				t.Errorf("HVG or output size differ from the host run: nnz %d, want %d", rep.NNZOut, host.Report.NNZOut)
 			}
-			if e, at := maxRelErr(t, "variance", res.PCA.Variance, host.PCA.Variance); e > 2*pcaTol {
-				t.Errorf("variance differs from the host run by %g at %d", e, at)
-			}
-			n, k := res.Obs.NKept, res.PCA.NComps
-			for c := range 3 {
-				a, b := make([]float64, n), make([]float64, n)
-				for i := range n {
-					a[i], b[i] = float64(res.PCA.Scores[i*k+c]), float64(host.PCA.Scores[i*k+c])
-				}
-				if r := pearson(a, b); r < 0.9999 || math.IsNaN(r) {
-					t.Errorf("component %d: correlation with the host run %v", c, r)
-				}
-			}
+			samePCA(t, res, host, "the host run")
 		})
 	}
 	t.Run("too small", func(t *testing.T) {
-		dl := &deviceLike{Backend: cpu.New(2), mem: 1 << 10}
-		res, err := run(context.Background(), dl, &memSource{name: "random", x: x}, "", p, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := s.run(t, &deviceLike{Backend: cpu.New(2), mem: 1 << 10})
 		if res.Report.HeldOnDevice || res.Report.ZOnDevice {
 			t.Errorf("a 1 KiB device held data: %+v", res.Report)
 		}
 	})
+}
+
+// pcaSetup is random counts, parameters that stop after PCA, and the host
+// run's result (the CPU backend, matrix-free), to set a run on a device
+// against.
+type pcaSetup struct {
+	x    *sparse.CSR
+	p    Params
+	opt  Options
+	host *Result
+}
+
+// newPCASetup makes rows x cols counts from seed, keeping cells of 15 to
+// maxGenes genes and nTop genes, with nComps components and chunks of
+// chunkRows rows, and runs them on the host.
+func newPCASetup(t *testing.T, seed uint64, rows, cols, maxGenes, nTop, nComps, chunkRows int) *pcaSetup {
+	t.Helper()
+	s := &pcaSetup{x: randomCounts(rand.New(rand.NewPCG(seed, seed+1)), rows, cols), p: DefaultParams()}
+	s.p.MinGenes, s.p.MaxGenes, s.p.NTopGenes, s.p.NComps = 15, maxGenes, nTop, nComps
+	s.p.NPCs = min(s.p.NPCs, s.p.NComps)
+	s.opt = Options{Until: StepPCA, ChunkRows: chunkRows}
+	host, err := run(context.Background(), cpu.New(2), &memSource{name: "random", x: s.x}, "", s.p, withPath(s.opt, "matrix-free"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.host = host
+	return s
+}
+
+// run runs the setup on b.
+func (s *pcaSetup) run(t *testing.T, b backend.Backend) *Result {
+	t.Helper()
+	res, err := run(context.Background(), b, &memSource{name: "random", x: s.x}, "", s.p, s.opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 func withPath(o Options, path string) Options {
@@ -129,20 +138,8 @@ func withPath(o Options, path string) Options {
 // within float32 rounding and the solver's tolerance.
 func TestOpenCLMatchesCPU(t *testing.T) {
 	gpu := openCLBackend(t)
-	rng := rand.New(rand.NewPCG(49, 50))
-	x := randomCounts(rng, 1777, 743)
-	p := DefaultParams()
-	p.MinGenes, p.MaxGenes, p.NTopGenes, p.NComps = 15, 400, 251, 11
-	p.NPCs = min(p.NPCs, p.NComps)
-	opt := Options{Until: StepPCA, ChunkRows: 313}
-	host, err := run(context.Background(), cpu.New(2), &memSource{name: "random", x: x}, "", p, withPath(opt, "matrix-free"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := run(context.Background(), gpu, &memSource{name: "random", x: x}, "", p, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newPCASetup(t, 49, 1777, 743, 400, 251, 11, 313)
+	res, host := s.run(t, gpu), s.host
 	rep := res.Report
 	t.Logf("device %s: held on device %v, Z on device %v, path %s, peak device memory %d", rep.Device, rep.HeldOnDevice, rep.ZOnDevice, rep.PCAPath, rep.PeakDeviceBytes)
 	if !rep.ZOnDevice || rep.PeakDeviceBytes <= 0 {
@@ -160,8 +157,16 @@ func TestOpenCLMatchesCPU(t *testing.T) {
 	if !slices.Equal(res.HVGIndex, host.HVGIndex) || rep.NNZOut != host.Report.NNZOut {
 		t.Errorf("HVG or output size differ from the CPU backend")
 	}
+	samePCA(t, res, host, "the CPU backend")
+}
+
+// samePCA checks res's PCA against host's (what names host in the
+// messages): the variances within the solver's tolerance, the first three
+// components' scores correlated at 0.9999 or more.
+func samePCA(t *testing.T, res, host *Result, what string) {
+	t.Helper()
 	if e, at := maxRelErr(t, "variance", res.PCA.Variance, host.PCA.Variance); e > 2*pcaTol {
-		t.Errorf("variance differs from the CPU backend by %g at %d", e, at)
+		t.Errorf("variance differs from %s by %g at %d", what, e, at)
 	}
 	n, k := res.Obs.NKept, res.PCA.NComps
 	for c := range 3 {
@@ -170,7 +175,7 @@ func TestOpenCLMatchesCPU(t *testing.T) {
 			a[i], b[i] = float64(res.PCA.Scores[i*k+c]), float64(host.PCA.Scores[i*k+c])
 		}
 		if r := pearson(a, b); r < 0.9999 || math.IsNaN(r) {
-			t.Errorf("component %d: correlation with the CPU backend %v", c, r)
+			t.Errorf("component %d: correlation with %s %v", c, what, r)
 		}
 	}
 }

@@ -36,20 +36,7 @@ import (
 // index outside [-1, n), a distance negative, NaN or infinite, k = 0)
 // are ErrShape errors.
 func RunFuzzy(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
-	be := newBackend(t)
-	t.Cleanup(func() {
-		if err := be.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	fb, ok := be.(backend.FuzzyGraphBuilder)
-	if !ok {
-		t.Skipf("the %s backend has no FuzzyGraphBuilder", be.Device().Backend)
-	}
-	for _, tc := range []struct {
-		name string
-		fn   func(*testing.T, backend.FuzzyGraphBuilder, *rand.Rand)
-	}{
+	runCapability(t, newBackend, []capCase[backend.FuzzyGraphBuilder]{
 		{"Exact", func(t *testing.T, fb backend.FuzzyGraphBuilder, rng *rand.Rand) { testFuzzyLists(t, fb, rng, "exact") }},
 		{"IVFFlat", func(t *testing.T, fb backend.FuzzyGraphBuilder, rng *rand.Rand) {
 			testFuzzyLists(t, fb, rng, "ivfflat")
@@ -60,9 +47,7 @@ func RunFuzzy(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"Empty", testFuzzyEmpty},
 		{"Deterministic", testFuzzyDeterministic},
 		{"Errors", testFuzzyErrors},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fb, newRand(t.Name())) })
-	}
+	})
 }
 
 // FuzzyLists returns kNN lists of n points in d dimensions (Blobs, with
@@ -104,6 +89,18 @@ func FuzzyLists(n, d, k int, method string, holes int, seed uint64) ([]int32, []
 	}
 	FillMissing(nb.Indices, nb.Distances, k)
 	return nb.Indices, nb.Distances, nil
+}
+
+// CountMissing returns how many slots of kNN lists hold no neighbour
+// (a negative index).
+func CountMissing(idx []int32) int {
+	n := 0
+	for _, j := range idx {
+		if j < 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // FillMissing gives the slots of index -1 the largest finite distance of
@@ -196,12 +193,7 @@ func testFuzzyLists(t *testing.T, fb backend.FuzzyGraphBuilder, rng *rand.Rand, 
 				if err != nil {
 					t.Fatal(err)
 				}
-				missing := 0
-				for _, j := range idx {
-					if j < 0 {
-						missing++
-					}
-				}
+				missing := CountMissing(idx)
 				conn, dst := runFuzzy(t, fb, idx, dist, n, k)
 				worst := CompareFuzzy(t, idx, dist, n, k, conn, dst, 1e-5)
 				t.Logf("%d missing neighbours; %d + %d values, connectivities within %.2g", missing, conn.NNZ(), dst.NNZ(), worst)

@@ -36,20 +36,7 @@ import (
 //   - Errors: k out of range, no points, a short x, an unknown method,
 //     NaN and Inf coordinates.
 func RunKNN(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
-	be := newBackend(t)
-	t.Cleanup(func() {
-		if err := be.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	ns, ok := be.(backend.NeighborSearcher)
-	if !ok {
-		t.Skipf("the %s backend has no NeighborSearcher", be.Device().Backend)
-	}
-	for _, tc := range []struct {
-		name string
-		fn   func(*testing.T, backend.NeighborSearcher, *rand.Rand)
-	}{
+	runCapability(t, newBackend, []capCase[backend.NeighborSearcher]{
 		{"Exact", testKNNExact},
 		{"ExactTies", testKNNTies},
 		{"ExactFarFromOrigin", testKNNFar},
@@ -59,9 +46,7 @@ func RunKNN(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"IVFFlatShortLists", testKNNShortLists},
 		{"Deterministic", testKNNDeterministic},
 		{"Errors", testKNNErrors},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, ns, newRand(t.Name())) })
-	}
+	})
 }
 
 // Blobs returns n points in d dimensions (row-major) drawn from 40
@@ -99,8 +84,9 @@ func Blobs(n, d int, seed uint64) []float32 {
 	return x
 }
 
-// knnDist2 is the float64 squared distance between rows i and j.
-func knnDist2(x []float32, d, i, j int) float64 {
+// Dist2 is the float64 squared distance between rows i and j of the
+// row-major x of d columns.
+func Dist2(x []float32, d, i, j int) float64 {
 	var s float64
 	for c := range d {
 		t := float64(x[i*d+c]) - float64(x[j*d+c])
@@ -127,7 +113,7 @@ func knnReference(x []float32, n, d, k int) ([]int32, []float64) {
 			if j == i || k == 1 {
 				continue
 			}
-			c := cand{knnDist2(x, d, i, j), int32(j)}
+			c := cand{Dist2(x, d, i, j), int32(j)}
 			if len(best) == k-1 && !before(c, best[k-2]) {
 				continue
 			}
@@ -314,7 +300,7 @@ func checkRows(t *testing.T, x []float32, n, d, k int, idx []int32, dist []float
 			if int(id) >= n || id == int32(i) || slices.Contains(ids[1:c], id) {
 				t.Fatalf("row %d slot %d: index %d (itself, a repeat or out of range): %v", i, c, id, ids)
 			}
-			d2 := knnDist2(x, d, i, int(id))
+			d2 := Dist2(x, d, i, int(id))
 			if ds[c] != float32(math.Sqrt(d2)) {
 				t.Fatalf("row %d slot %d: point %d at %g, its distance is %g", i, c, id, ds[c], math.Sqrt(d2))
 			}

@@ -183,7 +183,7 @@ func testSelectRows(e *env) {
 				d := e.upload(h)
 				sel, err := e.be.SelectRows(d, e.buf(keep))
 				e.check(err, "SelectRows")
-				want := refSelectRows(h, keep)
+				want := RefSelectRows(h, keep)
 				e.sameCSR("SelectRows", e.download(sel), want)
 				// The selection has memory of its own.
 				e.check(e.be.Log1p(d), "Log1p")
@@ -231,7 +231,7 @@ func testSelectCols(e *env) {
 				d := e.upload(h)
 				sel, err := e.be.SelectCols(d, e.buf(newIndex), newCols)
 				e.check(err, "SelectCols")
-				want := refSelectCols(h, newIndex, newCols)
+				want := RefSelectCols(h, newIndex, newCols)
 				e.sameCSR("SelectCols", e.download(sel), want)
 				e.check(e.be.Log1p(d), "Log1p")
 				e.sameCSR("SelectCols after changing its input", e.download(sel), want)

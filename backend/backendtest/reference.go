@@ -148,8 +148,9 @@ func refGemm(tA, tB bool, alpha float64, a []float64, ar, ac int, b []float64, b
 	return out, scale
 }
 
-// refSelectRows returns the rows of m that keep keeps.
-func refSelectRows(m *sparse.CSR, keep []uint8) *sparse.CSR {
+// RefSelectRows returns the rows of m that keep keeps. It and
+// RefSelectCols serve the backends' own tests too.
+func RefSelectRows(m *sparse.CSR, keep []uint8) *sparse.CSR {
 	out := &sparse.CSR{Cols: m.Cols, Indptr: []int64{0}, Indices: []int32{}, Data: []float32{}}
 	for i := 0; i < m.Rows; i++ {
 		if keep[i] == 0 {
@@ -164,9 +165,9 @@ func refSelectRows(m *sparse.CSR, keep []uint8) *sparse.CSR {
 	return out
 }
 
-// refSelectCols returns m restricted to the columns with newIndex >= 0,
+// RefSelectCols returns m restricted to the columns with newIndex >= 0,
 // renumbered, entries in their order within each row.
-func refSelectCols(m *sparse.CSR, newIndex []int32, newCols int) *sparse.CSR {
+func RefSelectCols(m *sparse.CSR, newIndex []int32, newCols int) *sparse.CSR {
 	out := &sparse.CSR{Rows: m.Rows, Cols: newCols, Indptr: []int64{0}, Indices: []int32{}, Data: []float32{}}
 	for i := 0; i < m.Rows; i++ {
 		idx, val := m.Row(i)

@@ -37,27 +37,12 @@ import (
 // deterministic. Progress must reach the last epoch. Bad shapes are
 // refused with backend.ErrShape, leaving the embedding alone.
 func RunUMAP(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
-	be := newBackend(t)
-	t.Cleanup(func() {
-		if err := be.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	opt, ok := be.(backend.UMAPOptimizer)
-	if !ok {
-		t.Skipf("the %s backend has no UMAPOptimizer", be.Device().Backend)
-	}
-	for _, tc := range []struct {
-		name string
-		fn   func(*testing.T, backend.UMAPOptimizer, *rand.Rand)
-	}{
+	runCapability(t, newBackend, []capCase[backend.UMAPOptimizer]{
 		{"Attractive", testUMAPAttractive},
 		{"Repulsive", testUMAPRepulsive},
 		{"Graph", testUMAPGraph},
 		{"Degenerate", testUMAPDegenerate},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, opt, newRand(t.Name())) })
-	}
+	})
 }
 
 // umapCurveA and umapCurveB are umap-learn's a and b for min_dist 0.5, spread 1 (scanpy's).

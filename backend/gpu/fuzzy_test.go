@@ -1,7 +1,6 @@
 package gpu_test
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"github.com/scbench/scbench/backend/backendtest"
 	"github.com/scbench/scbench/backend/cuda"
 	"github.com/scbench/scbench/backend/gpu"
-	"github.com/scbench/scbench/backend/opencl"
 	"github.com/scbench/scbench/graph"
 	"github.com/scbench/scbench/internal/shareddata"
 	"github.com/scbench/scbench/knn"
@@ -28,26 +26,21 @@ import (
 // lists of 1 to 3,001 cells, k = 1, 2 and 15, with missing neighbours,
 // repeats, identical points and hubs; determinism; errors.
 func TestFuzzy(t *testing.T) {
-	backendtest.RunFuzzy(t, func(t *testing.T) backend.Backend { return knnOpenCL(t) })
+	backendtest.RunFuzzy(t, openCLSuite)
 }
 
 // TestFuzzyDeviceKNN builds the graphs from the device's own IVF-Flat
 // lists, short ones included (+Inf at index -1, filled as the pipeline
 // fills them): graph.Connectivities's structure, values within 1e-5.
 func TestFuzzyDeviceKNN(t *testing.T) {
-	be := knnBackend(t)
+	be := openCL(t)
 	const n, d, k = 4099, 20, 15
 	x := backendtest.Blobs(n, d, 13)
 	idx, dist, err := be.KNN(x, n, d, k, backend.KNNParams{Method: "ivfflat", NLists: 400, NProbes: 1, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	missing := 0
-	for _, j := range idx {
-		if j < 0 {
-			missing++
-		}
-	}
+	missing := backendtest.CountMissing(idx)
 	if missing == 0 {
 		t.Fatalf("no missing neighbour with 400 lists of 4,099 points and 1 probe: the test needs some")
 	}
@@ -65,11 +58,11 @@ func TestFuzzyDeviceKNN(t *testing.T) {
 // graphs with scanpy's (the same entries, values within 1e-4, graph's
 // bound) and with graph.Connectivities (values within 1e-5).
 func TestFuzzyScanpy(t *testing.T) {
-	be := knnBackend(t)
+	be := openCL(t)
 	for _, ds := range []string{"brain10k", "synth5k"} {
 		t.Run(ds, func(t *testing.T) {
-			refDist := tripletsCSR(t, shareddata.Path(t, "reference/"+ds+"/distances.csv.gz"))
-			refConn := tripletsCSR(t, shareddata.Path(t, "reference/"+ds+"/connectivities.csv.gz"))
+			refDist := shareddata.ReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/distances.csv.gz"))
+			refConn := shareddata.ReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/connectivities.csv.gz"))
 			n := max(refDist.Rows, refConn.Rows)
 			refDist.Rows, refDist.Cols, refConn.Rows, refConn.Cols = n, n, n, n
 			for len(refDist.Indptr) < n+1 {
@@ -78,7 +71,7 @@ func TestFuzzyScanpy(t *testing.T) {
 			for len(refConn.Indptr) < n+1 {
 				refConn.Indptr = append(refConn.Indptr, refConn.Indptr[len(refConn.Indptr)-1])
 			}
-			idx, dist, k := listsFromDistances(t, refDist)
+			idx, dist, k := shareddata.ListsFromDistances(t, refDist)
 			start := time.Now()
 			conn, dst, err := be.Connectivities(idx, dist, n, k)
 			if err != nil {
@@ -106,61 +99,9 @@ func TestFuzzyScanpy(t *testing.T) {
 	}
 }
 
-// tripletsCSR reads a reference (row, col, value) gzip CSV into a CSR with
-// rows sorted by column; its size is one more than the largest index.
-func tripletsCSR(t *testing.T, path string) *sparse.CSR {
-	t.Helper()
-	rows := readCSVGz(t, path)
-	n := 0
-	for _, r := range rows {
-		n = max(n, int(r[0])+1, int(r[1])+1)
-	}
-	slices.SortStableFunc(rows, func(a, b []float64) int {
-		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
-	})
-	m := sparse.NewCSR(n, n, int64(len(rows)))
-	for p, r := range rows {
-		m.Indptr[int(r[0])+1]++
-		m.Indices[p] = int32(r[1])
-		m.Data[p] = float32(r[2])
-	}
-	for i := range n {
-		m.Indptr[i+1] += m.Indptr[i]
-	}
-	return m
-}
-
-// listsFromDistances rebuilds each cell's kNN list (itself first at 0,
-// then by distance, ties in column order) from scanpy's distances graph.
-func listsFromDistances(t *testing.T, d *sparse.CSR) (idx []int32, dst []float32, k int) {
-	t.Helper()
-	for i := range d.Rows {
-		k = max(k, int(d.Indptr[i+1]-d.Indptr[i])+1)
-	}
-	idx = make([]int32, d.Rows*k)
-	dst = make([]float32, d.Rows*k)
-	for i := range d.Rows {
-		cols, vals := d.Row(i)
-		if len(cols)+1 != k {
-			t.Fatalf("row %d has %d neighbours, want %d", i, len(cols), k-1)
-		}
-		ord := make([]int, len(cols))
-		for p := range ord {
-			ord[p] = p
-		}
-		slices.SortStableFunc(ord, func(a, b int) int { return cmp.Compare(vals[a], vals[b]) })
-		idx[i*k] = int32(i)
-		for p, o := range ord {
-			idx[i*k+1+p] = cols[o]
-			dst[i*k+1+p] = vals[o]
-		}
-	}
-	return idx, dst, k
-}
-
 // fuzzyBenchLists returns IVF-Flat's lists (defaults, k neighbours) of n
 // blobs in d dimensions, searched on CUDA device $SCBENCH_CUDA_DEVICE (or
-// 0), else on the first OpenCL device, else on the host.
+// 0), else on OpenCL (openCLTry's device), else on the host.
 func fuzzyBenchLists(b *testing.B, n, d, k int) ([]int32, []float32) {
 	x := backendtest.Blobs(n, d, 1)
 	p := backend.KNNParams{Method: "ivfflat", Seed: 1}
@@ -171,13 +112,8 @@ func fuzzyBenchLists(b *testing.B, n, d, k int) ([]int32, []float32) {
 	var be *gpu.Backend
 	if c, err := cuda.New(dev); err == nil {
 		be = c
-	} else {
-		for pd := range 4 {
-			if o, err := opencl.New(0, pd); err == nil {
-				be = o
-				break
-			}
-		}
+	} else if o, err := openCLTry(nil); err == nil {
+		be = o
 	}
 	if be == nil {
 		ix, err := knn.BuildIVFFlat(blas32.General{Rows: n, Cols: d, Stride: d, Data: x}, knn.IVFFlatParams{Seed: 1})

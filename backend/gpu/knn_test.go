@@ -2,17 +2,13 @@ package gpu_test
 
 import (
 	"cmp"
-	"compress/gzip"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,68 +16,19 @@ import (
 
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/backend/backendtest"
-	"github.com/scbench/scbench/backend/gpu"
-	"github.com/scbench/scbench/backend/opencl"
 	"github.com/scbench/scbench/internal/shareddata"
 	"github.com/scbench/scbench/knn"
 )
 
-// knnOpenCL returns a backend on $SCBENCH_OPENCL_PLATFORM and
-// $SCBENCH_OPENCL_DEVICE, or else on the first device that takes the
-// kernels; the caller closes it. Without one the test is skipped, or
-// fails where SCBENCH_REQUIRE_OPENCL=1.
-func knnOpenCL(tb testing.TB) *gpu.Backend {
-	tb.Helper()
-	var try [][2]int
-	if ps, ds := os.Getenv("SCBENCH_OPENCL_PLATFORM"), os.Getenv("SCBENCH_OPENCL_DEVICE"); ps != "" || ds != "" {
-		p, _ := strconv.Atoi(ps)
-		d, _ := strconv.Atoi(ds)
-		try = append(try, [2]int{p, d})
-	} else {
-		for p := range 4 {
-			for d := range 4 {
-				try = append(try, [2]int{p, d})
-			}
-		}
-	}
-	var first error
-	for _, pd := range try {
-		be, err := opencl.New(pd[0], pd[1])
-		if err == nil {
-			return be
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	if os.Getenv("SCBENCH_REQUIRE_OPENCL") == "1" {
-		tb.Fatalf("SCBENCH_REQUIRE_OPENCL=1 but no OpenCL device runs the kernels: %v", first)
-	}
-	tb.Skipf("no OpenCL device runs the kernels: %v", first)
-	return nil
-}
-
-// knnBackend is knnOpenCL, closed when the test ends.
-func knnBackend(tb testing.TB) *gpu.Backend {
-	tb.Helper()
-	be := knnOpenCL(tb)
-	tb.Cleanup(func() {
-		if err := be.Close(); err != nil {
-			tb.Errorf("Close: %v", err)
-		}
-	})
-	return be
-}
-
 // TestKNN runs the NeighborSearcher conformance tests through OpenCL.
 func TestKNN(t *testing.T) {
-	backendtest.RunKNN(t, func(t *testing.T) backend.Backend { return knnOpenCL(t) })
+	backendtest.RunKNN(t, openCLSuite)
 }
 
 // TestKNNMatchesExact compares the exact search with knn.Exact: the same
 // indices and the same distances.
 func TestKNNMatchesExact(t *testing.T) {
-	be := knnBackend(t)
+	be := openCL(t)
 	for _, tc := range []struct{ n, d, k int }{{3001, 50, 15}, {777, 13, 15}, {777, 13, 1}, {1000, 30, 65}} {
 		t.Run(fmt.Sprintf("%dx%d_k%d", tc.n, tc.d, tc.k), func(t *testing.T) {
 			x := backendtest.Blobs(tc.n, tc.d, uint64(tc.n+tc.k))
@@ -106,7 +53,7 @@ func TestKNNMatchesExact(t *testing.T) {
 // knn.Exact on clustered data, and the balance of its lists: none more
 // than 8 times the mean (knn's bound).
 func TestKNNIVFFlat(t *testing.T) {
-	be := knnBackend(t)
+	be := openCL(t)
 	for _, tc := range []struct{ n, d int }{{4099, 50}, {12007, 30}} {
 		t.Run(fmt.Sprintf("%dx%d", tc.n, tc.d), func(t *testing.T) {
 			const k = 15
@@ -149,7 +96,7 @@ func TestKNNIVFFlat(t *testing.T) {
 // points of the lists it probes, itself first, and each point's first
 // probe is its own list.
 func TestKNNIVFFlatProbes(t *testing.T) {
-	be := knnBackend(t)
+	be := openCL(t)
 	for _, tc := range []struct{ n, d, k, lists, probes int }{
 		{2111, 20, 15, 37, 3},
 		{1500, 7, 30, 100, 1},
@@ -181,7 +128,7 @@ func TestKNNIVFFlatProbes(t *testing.T) {
 				for _, l := range probes[i] {
 					for _, j := range lists[l] {
 						if int(j) != i {
-							cands = append(cands, cand{distance2(x, d, i, int(j)), j})
+							cands = append(cands, cand{backendtest.Dist2(x, d, i, int(j)), j})
 						}
 					}
 				}
@@ -242,8 +189,8 @@ func TestKNNBrain10k(t *testing.T) {
 	if err := json.Unmarshal(b, &prm); err != nil {
 		t.Fatalf("%s/params.json: %v", dir, err)
 	}
-	pca := readCSVGz(t, filepath.Join(dir, "X_pca.csv.gz"))
-	ref := readCSVGz(t, filepath.Join(dir, "knn_exact.csv.gz"))
+	pca := shareddata.ReadFloats(t, filepath.Join(dir, "X_pca.csv.gz"))
+	ref := shareddata.ReadFloats(t, filepath.Join(dir, "knn_exact.csv.gz"))
 	n, d, k := len(pca), prm.NPCs, prm.NNeighbors
 	if len(ref) != n || len(ref[0]) != k || len(pca[0]) < d {
 		t.Fatalf("X_pca is %d x %d and knn_exact %d x %d; want n_pcs %d, n_neighbors %d", n, len(pca[0]), len(ref), len(ref[0]), d, k)
@@ -254,7 +201,7 @@ func TestKNNBrain10k(t *testing.T) {
 			x[i*d+j] = float32(row[j])
 		}
 	}
-	be := knnBackend(t)
+	be := openCL(t)
 	for _, tc := range []struct {
 		method string
 		want   float64
@@ -288,53 +235,7 @@ func TestKNNBrain10k(t *testing.T) {
 	}
 }
 
-func distance(x []float32, d, i, j int) float64 { return math.Sqrt(distance2(x, d, i, j)) }
-
-func distance2(x []float32, d, i, j int) float64 {
-	var s float64
-	for c := range d {
-		t := float64(x[i*d+c]) - float64(x[j*d+c])
-		s += t * t
-	}
-	return s
-}
-
-// readCSVGz reads a gzip CSV with a header into rows of float64.
-func readCSVGz(t *testing.T, path string) [][]float64 {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	r := csv.NewReader(zr)
-	r.ReuseRecord = true
-	if _, err := r.Read(); err != nil {
-		t.Fatalf("%s: header: %v", path, err)
-	}
-	var rows [][]float64
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		row := make([]float64, len(rec))
-		for i, s := range rec {
-			if row[i], err = strconv.ParseFloat(s, 64); err != nil {
-				t.Fatalf("%s: row %d column %d: %v", path, len(rows), i, err)
-			}
-		}
-		rows = append(rows, row)
-	}
-	return rows
-}
+func distance(x []float32, d, i, j int) float64 { return math.Sqrt(backendtest.Dist2(x, d, i, j)) }
 
 // BenchmarkKNN times IVF-Flat (build and search, defaults, k = 15) and,
 // below 200,000 points, the exact search, over $SCBENCH_BENCH_ROWS points
@@ -342,16 +243,10 @@ func readCSVGz(t *testing.T, path string) [][]float64 {
 // the recall of 1,000 sampled points against knn.ExactSearch. The
 // floor at 1.3M points is in knn.go.
 func BenchmarkKNN(b *testing.B) {
-	n := 20000
-	if s := os.Getenv("SCBENCH_BENCH_ROWS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatalf("$SCBENCH_BENCH_ROWS: %v", err)
-		}
-	}
+	n := benchRows(b, 20000)
 	const d, k = 50, 15
 	x := backendtest.Blobs(n, d, 2)
-	be := knnBackend(b)
+	be := openCL(b)
 	methods := []string{"ivfflat"}
 	if n < 200000 {
 		methods = append(methods, "exact")

@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/backend/gpu"
-	"github.com/scbench/scbench/backend/opencl"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -22,8 +19,9 @@ import (
 // a GPU) on shapes the conformance suite does not reach: rows longer than
 // SpMMT's window of staged values, thousands of mostly empty rows, more
 // output columns than a SpMMT work-group takes, several Gram blocks, and
-// SpMMT on other work-group sizes. The helpers openCL, randMatrix, upload,
-// buf and read are opencl_stats_test.go's.
+// SpMMT on other work-group sizes. The helpers randMatrix, upload, buf
+// and read are opencl_stats_test.go's; openCL, openCLGroups and benchRows
+// are device_test.go's.
 
 // productCase is a matrix shape for the product tests.
 type productCase struct {
@@ -210,40 +208,6 @@ func maxRow(m *sparse.CSR) int {
 	return n
 }
 
-// smallGroups is a Runtime whose work-groups are at most max work-items.
-type smallGroups struct {
-	gpu.Runtime
-	max int
-}
-
-func (s smallGroups) MaxLocal() int { return min(s.max, s.Runtime.MaxLocal()) }
-
-// openCLGroups is openCL with work-groups of at most maxLocal work-items
-// where an operation lets the device choose.
-func openCLGroups(t *testing.T, maxLocal int) *gpu.Backend {
-	t.Helper()
-	p, d := 0, 0
-	if ps, ds := os.Getenv("SCBENCH_OPENCL_PLATFORM"), os.Getenv("SCBENCH_OPENCL_DEVICE"); ps != "" || ds != "" {
-		p, _ = strconv.Atoi(ps)
-		d, _ = strconv.Atoi(ds)
-	}
-	rt, err := opencl.NewRuntime(p, d)
-	if err != nil {
-		t.Skipf("no OpenCL device %d of platform %d: %v", d, p, err)
-	}
-	be, err := gpu.New(smallGroups{rt, maxLocal})
-	if err != nil {
-		rt.Close()
-		t.Fatalf("gpu.New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := be.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return be
-}
-
 // TestSpMMTGroupSize checks that SpMMT's bits do not depend on the
 // work-group size: each accumulator adds its terms in row order whatever
 // the number of work-items striding over a row.
@@ -396,13 +360,7 @@ func TestEigSymTopTol(t *testing.T) {
 // matrix's bytes per second (indices and values, 8 bytes a value), to set
 // against the floors in kernels/products.cl.
 func BenchmarkProducts(b *testing.B) {
-	rows := 20000
-	if s := os.Getenv("SCBENCH_BENCH_ROWS"); s != "" {
-		var err error
-		if rows, err = strconv.Atoi(s); err != nil {
-			b.Fatalf("$SCBENCH_BENCH_ROWS: %v", err)
-		}
-	}
+	rows := benchRows(b, 20000)
 	const cols, k = 5000, 8
 	be := openCL(b)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -421,17 +379,7 @@ func BenchmarkProducts(b *testing.B) {
 		b.Fatalf("Upload: %v", err)
 	}
 	defer m.Free()
-	alloc := func(n int) backend.Buffer {
-		buf, err := be.Alloc(backend.Float64, n)
-		if err != nil {
-			b.Fatalf("Alloc: %v", err)
-		}
-		b.Cleanup(buf.Free)
-		return buf
-	}
-	v := backend.Dense{Rows: cols, Cols: k, Data: alloc(cols * k)}
-	zv := backend.Dense{Rows: rows, Cols: k, Data: alloc(rows * k)}
-	out := backend.Dense{Rows: cols, Cols: k, Data: alloc(cols * k)}
+	v, zv, out := benchDense(b, be, cols, k), benchDense(b, be, rows, k), benchDense(b, be, cols, k)
 	if err := be.Write(v.Data, randDense(rng, cols*k, false)); err != nil {
 		b.Fatalf("Write: %v", err)
 	}

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/backend/backendtest"
 	"github.com/scbench/scbench/backend/gpu"
-	"github.com/scbench/scbench/backend/opencl"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -20,42 +18,6 @@ import (
 // machine without a GPU) on shapes the conformance suite does not reach:
 // several column tiles, rows of thousands of values, masks of any
 // non-zero byte. The conformance suite (backend/opencl) covers the rest.
-
-// openCL returns a backend on $SCBENCH_OPENCL_PLATFORM/$SCBENCH_OPENCL_DEVICE,
-// or else on the first device that takes the kernels, closed when the test
-// ends; the test is skipped when there is none.
-func openCL(t testing.TB) *gpu.Backend {
-	t.Helper()
-	try := [][2]int{}
-	if ps, ds := os.Getenv("SCBENCH_OPENCL_PLATFORM"), os.Getenv("SCBENCH_OPENCL_DEVICE"); ps != "" || ds != "" {
-		p, _ := strconv.Atoi(ps)
-		d, _ := strconv.Atoi(ds)
-		try = append(try, [2]int{p, d})
-	} else {
-		for p := range 4 {
-			for d := range 4 {
-				try = append(try, [2]int{p, d})
-			}
-		}
-	}
-	var first error
-	for _, pd := range try {
-		be, err := opencl.New(pd[0], pd[1])
-		if err == nil {
-			t.Cleanup(func() {
-				if err := be.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			return be
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	t.Skipf("no OpenCL device runs the kernels: %v", first)
-	return nil
-}
 
 // randMatrix returns a rows x cols matrix with about density of its
 // entries stored in shuffled order, a tenth of its rows empty, and the
@@ -265,7 +227,8 @@ func colStatsCase(t *testing.T, be *gpu.Backend, cols int, full, masked bool) {
 }
 
 // TestSelectLong selects rows and columns of a wide matrix with long rows
-// (several windows of select_cols_fill) and compares with plain loops.
+// (several windows of select_cols_fill) and compares with backendtest's
+// plain loops.
 func TestSelectLong(t *testing.T) {
 	be := openCL(t)
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -278,17 +241,7 @@ func TestSelectLong(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SelectRows: %v", err)
 	}
-	want := &sparse.CSR{Cols: h.Cols, Indptr: []int64{0}, Indices: []int32{}, Data: []float32{}}
-	for i := range h.Rows {
-		if keep[i] != 0 {
-			idx, val := h.Row(i)
-			want.Indices = append(want.Indices, idx...)
-			want.Data = append(want.Data, val...)
-			want.Indptr = append(want.Indptr, int64(len(want.Indices)))
-			want.Rows++
-		}
-	}
-	same(t, "SelectRows", be, sel, want)
+	same(t, "SelectRows", be, sel, backendtest.RefSelectRows(h, keep))
 
 	newIndex := make([]int32, h.Cols)
 	newCols := 0
@@ -309,18 +262,7 @@ func TestSelectLong(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SelectCols: %v", err)
 	}
-	want = &sparse.CSR{Rows: h.Rows, Cols: newCols, Indptr: []int64{0}, Indices: []int32{}, Data: []float32{}}
-	for i := range h.Rows {
-		idx, val := h.Row(i)
-		for k, j := range idx {
-			if c := newIndex[j]; c >= 0 {
-				want.Indices = append(want.Indices, c)
-				want.Data = append(want.Data, val[k])
-			}
-		}
-		want.Indptr = append(want.Indptr, int64(len(want.Indices)))
-	}
-	same(t, "SelectCols", be, sel, want)
+	same(t, "SelectCols", be, sel, backendtest.RefSelectCols(h, newIndex, newCols))
 }
 
 func same(t *testing.T, what string, be *gpu.Backend, d backend.CSR, want *sparse.CSR) {

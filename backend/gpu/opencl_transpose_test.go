@@ -22,9 +22,10 @@ import (
 // (PoCL on a machine without a GPU) on shapes beyond the conformance
 // suite's: two column tiles over hundreds of row blocks, work-groups of
 // other sizes, and every column-lane configuration of spmm_long. The
-// helpers openCL, openCLGroups, randMatrix, upload, buf, read, denseBuf,
-// readDense, staleDense, randDense, refProduct, checkClose and sortRows
-// are opencl_stats_test.go's and opencl_products_test.go's.
+// helpers openCL, openCLGroups and benchRows are device_test.go's;
+// randMatrix, upload, buf, read, denseBuf, readDense, staleDense,
+// randDense, refProduct, checkClose and sortRows are opencl_stats_test.go's
+// and opencl_products_test.go's.
 
 // hostTranspose returns mᵀ, each row in increasing row order of m.
 func hostTranspose(m *sparse.CSR) *sparse.CSR {
@@ -175,19 +176,6 @@ func setRowLength(m *sparse.CSR, i, n int, rng *rand.Rand) {
 	}
 }
 
-// benchRows returns $SCBENCH_BENCH_ROWS, or def.
-func benchRows(b *testing.B, def int) int {
-	s := os.Getenv("SCBENCH_BENCH_ROWS")
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		b.Fatalf("$SCBENCH_BENCH_ROWS = %q: want a positive row count", s)
-	}
-	return n
-}
-
 // zLike returns a rows x cols matrix shaped like PCA's scaled HVG matrix Z:
 // sorted rows, column j stored with probability 0.01 to 0.142 (7.6% on
 // average, ~380 values a row at 5,000 columns; like highly variable genes,
@@ -229,6 +217,17 @@ func zLike(rows, cols int) *sparse.CSR {
 	m.Indices = slices.Concat(idx...)
 	m.Data = slices.Concat(val...)
 	return m
+}
+
+// benchDense returns a rows x cols float64 matrix on be, freed when the
+// benchmark ends.
+func benchDense(b *testing.B, be *gpu.Backend, rows, cols int) backend.Dense {
+	buf, err := be.Alloc(backend.Float64, rows*cols)
+	if err != nil {
+		b.Fatalf("Alloc: %v", err)
+	}
+	b.Cleanup(buf.Free)
+	return backend.Dense{Rows: rows, Cols: cols, Data: buf}
 }
 
 // benchBackend returns a GPU backend through api ("cuda": device
@@ -309,18 +308,8 @@ func BenchmarkTransposeProducts(b *testing.B) {
 			wait()
 			b.Logf("%s: first Transpose %.2f ms (with the kernels' first launch); SpMM(Zᵀ) takes spmm_long: %v",
 				be.Device().Name, float64(time.Since(t0).Microseconds())/1000, be.SpMMTakesLongRows(mt, k))
-			alloc := func(n int) backend.Buffer {
-				buf, err := be.Alloc(backend.Float64, n)
-				if err != nil {
-					b.Fatalf("Alloc: %v", err)
-				}
-				b.Cleanup(buf.Free)
-				return buf
-			}
-			v := backend.Dense{Rows: cols, Cols: k, Data: alloc(cols * k)}
-			zv := backend.Dense{Rows: rows, Cols: k, Data: alloc(rows * k)}
-			out := backend.Dense{Rows: cols, Cols: k, Data: alloc(cols * k)}
-			outT := backend.Dense{Rows: cols, Cols: k, Data: alloc(cols * k)}
+			v, zv := benchDense(b, be, cols, k), benchDense(b, be, rows, k)
+			out, outT := benchDense(b, be, cols, k), benchDense(b, be, cols, k)
 			if err := be.Write(v.Data, vh); err != nil {
 				b.Fatalf("Write: %v", err)
 			}

@@ -2,56 +2,18 @@ package gpu_test
 
 import (
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/backend/backendtest"
-	"github.com/scbench/scbench/backend/opencl"
 	"github.com/scbench/scbench/graph"
 )
 
-// umapOpenCL returns a backend on $SCBENCH_OPENCL_PLATFORM and
-// $SCBENCH_OPENCL_DEVICE, or else on the first device that takes the
-// kernels. Without one the test is skipped, or fails where
-// SCBENCH_REQUIRE_OPENCL=1.
-func umapOpenCL(t testing.TB) backend.Backend {
-	t.Helper()
-	var try [][2]int
-	if ps, ds := os.Getenv("SCBENCH_OPENCL_PLATFORM"), os.Getenv("SCBENCH_OPENCL_DEVICE"); ps != "" || ds != "" {
-		p, _ := strconv.Atoi(ps)
-		d, _ := strconv.Atoi(ds)
-		try = append(try, [2]int{p, d})
-	} else {
-		for p := range 4 {
-			for d := range 4 {
-				try = append(try, [2]int{p, d})
-			}
-		}
-	}
-	var first error
-	for _, pd := range try {
-		be, err := opencl.New(pd[0], pd[1])
-		if err == nil {
-			return be
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	if os.Getenv("SCBENCH_REQUIRE_OPENCL") == "1" {
-		t.Fatalf("SCBENCH_REQUIRE_OPENCL=1 but no OpenCL device runs the kernels: %v", first)
-	}
-	t.Skipf("no OpenCL device runs the kernels: %v", first)
-	return nil
-}
-
 // TestUMAP runs the UMAPOptimizer conformance tests through OpenCL.
 func TestUMAP(t *testing.T) {
-	backendtest.RunUMAP(t, func(t *testing.T) backend.Backend { return umapOpenCL(t) })
+	backendtest.RunUMAP(t, openCLSuite)
 }
 
 // umapTimed is a backend.UMAPOptimizer that times another.
@@ -78,23 +40,12 @@ func (u *umapTimed) UMAPOptimize(emb []float32, n int, head, tail []int32, eps [
 // memory. It reports the optimizer's seconds (the floor at
 // 1.3M cells is in umap.go), the positive samples and ns a sample.
 func BenchmarkUMAP(b *testing.B) {
-	n := 20000
-	if s := os.Getenv("SCBENCH_BENCH_ROWS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatalf("$SCBENCH_BENCH_ROWS: %v", err)
-		}
-	}
+	n := benchRows(b, 20000)
 	const k, window = 15, 24
 	if n < 2*window {
 		b.Fatalf("$SCBENCH_BENCH_ROWS = %d: at least %d cells", n, 2*window)
 	}
-	be := umapOpenCL(b)
-	b.Cleanup(func() {
-		if err := be.Close(); err != nil {
-			b.Errorf("Close: %v", err)
-		}
-	})
+	be := openCL(b)
 	rng := rand.New(rand.NewPCG(21, uint64(n)))
 	label := rng.Perm(n)
 	idx := make([]int32, n*k)
@@ -118,7 +69,7 @@ func BenchmarkUMAP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	timed := &umapTimed{opt: be.(backend.UMAPOptimizer)}
+	timed := &umapTimed{opt: be}
 	var info graph.UMAPInfo
 	var opt time.Duration
 	for b.Loop() {

@@ -5,6 +5,11 @@
 // module root), or wherever SCBENCH_SHARED points. They are never copied into
 // the repository, so every test that needs them skips, with a message that
 // says where it looked, when they are absent.
+//
+// The readers (ReadCSV, ReadFloats, ReadTriplets, ListsFromDistances) turn
+// the references' gzip CSV tables and (row, col, value) graphs into the
+// forms the tests compare against, failing the test where a file is
+// malformed.
 package shareddata
 
 import (
