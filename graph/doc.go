@@ -9,5 +9,7 @@
 // Each phase is a function that can be tested on its own, with variables
 // named as in the papers (rho, sigma, a, b).
 //
-// Nothing is implemented yet: see the graph-steps issue.
+// Leiden's phases, which of their steps run in parallel, and why its result
+// does not depend on the thread count are described at the top of
+// leiden.go.
 package graph

@@ -1,11 +1,5 @@
 package graph
 
-import (
-	"runtime"
-	"sync"
-	"sync/atomic"
-)
-
 // lvWeight is the edge weight type of a level's graph: float32 for the
 // caller's matrix (used in place), float64 for aggregated graphs, whose
 // weights are sums of many edges.
@@ -22,9 +16,6 @@ type lvGraph[W lvWeight] struct {
 	k       []float64
 	total   float64
 }
-
-// lvBlock is the number of rows handed to a worker at a time.
-const lvBlock = 1024
 
 // strengths fills k and total, summing over row blocks in parallel. Block
 // partial sums are added in block order, so total does not depend on the
@@ -52,36 +43,6 @@ func (g *lvGraph[W]) strengths(threads int) {
 	}
 }
 
-// lvParallel calls fn(worker, task) for every task in [0, tasks) on up to
-// threads goroutines; worker < threads identifies the caller's scratch.
-func lvParallel(threads, tasks int, fn func(worker, task int)) {
-	if threads > tasks {
-		threads = tasks
-	}
-	if threads <= 1 {
-		for t := 0; t < tasks; t++ {
-			fn(0, t)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < threads; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for {
-				t := int(next.Add(1) - 1)
-				if t >= tasks {
-					return
-				}
-				fn(w, t)
-			}
-		}(w)
-	}
-	wg.Wait()
-}
-
 // lvStream derives the second PCG seed word of one random stream from its
 // coordinates with SplitMix64 finalizers, so streams are independent of
 // which worker uses them.
@@ -100,99 +61,128 @@ func lvMix(z uint64) uint64 {
 }
 
 // leidenAggregateGraph is AggregateGraph of the paper: it collapses every
-// refined community (refined[v] in [0, nRef)) of g into one node. The
-// weight between two aggregated nodes is the sum of the weights between
-// their members; the self loop of an aggregated node is the sum of all
-// stored entries inside it, so strengths and the total are preserved and
-// the quality of a partition is the same on both graphs.
-func leidenAggregateGraph[W lvWeight](g *lvGraph[W], refined []int32, nRef, threads int) *lvGraph[float64] {
-	// Members of each aggregated node, by counting sort (stable: members
-	// in increasing order, so rows come out in a fixed order).
-	start := make([]int32, nRef+1)
-	for _, r := range refined {
-		start[r+1]++
-	}
-	for i := 0; i < nRef; i++ {
-		start[i+1] += start[i]
-	}
-	members := make([]int32, g.n)
-	fill := append([]int32(nil), start[:nRef]...)
-	for v, r := range refined {
-		members[fill[r]] = int32(v)
-		fill[r]++
-	}
+// refined community of g (r, from leidenRefinePartition) into one node.
+// The weight between two aggregated nodes is the sum of the weights
+// between their members; the self loop of an aggregated node is the sum
+// of all stored entries inside it, so strengths and the total are
+// preserved and the quality of a partition is the same on both graphs.
+// Rows are built in parallel, in blocks, each summed with a worker's
+// table in the order its members' rows list the entries. The result lives
+// in s's buffer number level%2 (so that a level's graph is built while
+// the previous level's, in the other buffer, is read).
+func leidenAggregateGraph[W lvWeight](s *leidenState, g *lvGraph[W], r *lvRefined, level uint64) *lvGraph[float64] {
+	nRef, threads := r.n, s.threads
+	ng := &s.aggBuf[level%2]
+	ng.n, ng.total = nRef, g.total
+	ng.indptr = lvResize(ng.indptr, nRef+1)
+	ng.k = lvResize(ng.k, nRef)
 
-	// Each block of aggregated rows is built by one worker into its own
-	// buffers, then the blocks are concatenated.
+	// Each block of rows goes to its worker's buffers first; pieces says
+	// where.
+	type piece struct{ worker, off, len int }
 	nb := (nRef + lvBlock - 1) / lvBlock
-	type block struct {
-		rowLen  []int32
-		indices []int32
-		w       []float64
-	}
-	blocks := make([]block, nb)
-	workers := min(max(threads, 1), max(nb, 1))
-	acc := make([][]float64, workers)
-	mark := make([][]bool, workers)
-	lvParallel(threads, nb, func(wk, b int) {
-		if acc[wk] == nil {
-			acc[wk] = make([]float64, nRef)
-			mark[wk] = make([]bool, nRef)
+	pieces := make([]piece, nb)
+	// Room for a worker's share of g's entries (an aggregated graph has at
+	// most as many) and a quarter more, so that appends rarely grow the
+	// buffers.
+	share := len(g.indices)*5/4/max(min(threads, nb), 1) + lvBlock
+	for _, sc := range s.work[:min(threads, len(s.work))] {
+		if cap(sc.aggIdx) < share {
+			sc.aggIdx, sc.aggW = make([]int32, 0, share), make([]float64, 0, share)
 		}
-		a, m := acc[wk], mark[wk]
-		lo, hi := b*lvBlock, min((b+1)*lvBlock, nRef)
-		var out block
-		out.rowLen = make([]int32, hi-lo)
-		var touched []int32
-		for c := lo; c < hi; c++ {
-			touched = touched[:0]
-			for _, v := range members[start[c]:start[c+1]] {
-				for j := g.indptr[v]; j < g.indptr[v+1]; j++ {
-					d := refined[g.indices[j]]
-					if !m[d] {
-						m[d] = true
-						touched = append(touched, d)
+		sc.aggIdx, sc.aggW = sc.aggIdx[:0], sc.aggW[:0]
+	}
+	ng.indptr[0] = 0
+	lvParallel(threads, nb, func(wk, b int) {
+		sc := s.work[wk]
+		t := &sc.table
+		off := len(sc.aggIdx)
+		for c := b * lvBlock; c < min((b+1)*lvBlock, nRef); c++ {
+			members := r.members[r.start[c]:r.start[c+1]]
+			rowLen := 0
+			var kc float64
+			for _, v := range members {
+				rowLen += int(g.indptr[v+1] - g.indptr[v])
+				kc += g.k[v]
+			}
+			t.begin(rowLen, nRef)
+			for _, v := range members {
+				lo, hi := g.indptr[v], g.indptr[v+1]
+				ws := g.w[lo:hi:hi]
+				for j, u := range g.indices[lo:hi] {
+					d, w := r.label[u], float64(ws[j])
+					switch h := t.slot(d); t.keys[h] {
+					case d:
+						t.vals[h] += w
+					case -1:
+						t.keys[h], t.vals[h] = d, w
+						t.slots = append(t.slots, int32(h))
+					default:
+						t.add(d, w)
 					}
-					a[d] += float64(g.w[j])
 				}
 			}
-			out.rowLen[c-lo] = int32(len(touched))
-			for _, d := range touched {
-				out.indices = append(out.indices, d)
-				out.w = append(out.w, a[d])
-				a[d] = 0
-				m[d] = false
+			row := t.end()
+			for _, cd := range row {
+				sc.aggIdx = append(sc.aggIdx, cd.c)
+				sc.aggW = append(sc.aggW, cd.w)
 			}
+			ng.indptr[c+1] = int64(len(row))
+			ng.k[c] = kc
 		}
-		blocks[b] = out
+		pieces[b] = piece{wk, off, len(sc.aggIdx) - off}
 	})
-
-	ng := &lvGraph[float64]{n: nRef, indptr: make([]int64, nRef+1), total: g.total}
-	offs := make([]int64, nb+1)
-	for b, bl := range blocks {
-		offs[b+1] = offs[b] + int64(len(bl.indices))
-		for i, l := range bl.rowLen {
-			c := b*lvBlock + i
-			ng.indptr[c+1] = ng.indptr[c] + int64(l)
-		}
+	for c := 0; c < nRef; c++ {
+		ng.indptr[c+1] += ng.indptr[c]
 	}
-	ng.indices = make([]int32, offs[nb])
-	ng.w = make([]float64, offs[nb])
+	nnz := int(ng.indptr[nRef])
+	ng.indices = lvResize(ng.indices, nnz)
+	ng.w = lvResize(ng.w, nnz)
 	lvParallel(threads, nb, func(_, b int) {
-		copy(ng.indices[offs[b]:], blocks[b].indices)
-		copy(ng.w[offs[b]:], blocks[b].w)
+		p := pieces[b]
+		sc := s.work[p.worker]
+		dst := ng.indptr[b*lvBlock]
+		copy(ng.indices[dst:], sc.aggIdx[p.off:p.off+p.len])
+		copy(ng.w[dst:], sc.aggW[p.off:p.off+p.len])
 	})
-	ng.k = make([]float64, nRef)
-	for v, r := range refined {
-		ng.k[r] += g.k[v]
-	}
 	return ng
 }
 
-// lvThreads returns threads, or GOMAXPROCS when threads <= 0.
-func lvThreads(threads int) int {
-	if threads <= 0 {
-		return runtime.GOMAXPROCS(0)
+// lvResize returns x with length n, reallocated when its capacity is
+// smaller; the contents are not kept.
+func lvResize[T any](x []T, n int) []T {
+	if cap(x) < n {
+		return make([]T, n, n+n/4)
 	}
-	return threads
+	return x[:n]
+}
+
+// permute returns g with its nodes renumbered: node i of the result is
+// node order[i] of g. Rows are copied in parallel.
+func (g *lvGraph[W]) permute(order []int32, threads int) *lvGraph[W] {
+	n := g.n
+	inv := make([]int32, n)
+	for i, v := range order {
+		inv[v] = int32(i)
+	}
+	pg := &lvGraph[W]{n: n, indptr: make([]int64, n+1), k: make([]float64, n), total: g.total}
+	for i, v := range order {
+		pg.indptr[i+1] = pg.indptr[i] + g.indptr[v+1] - g.indptr[v]
+		pg.k[i] = g.k[v]
+	}
+	pg.indices = make([]int32, pg.indptr[n])
+	pg.w = make([]W, pg.indptr[n])
+	nb := (n + lvBlock - 1) / lvBlock
+	lvParallel(threads, nb, func(_, b int) {
+		for i := b * lvBlock; i < min((b+1)*lvBlock, n); i++ {
+			v := order[i]
+			lo := g.indptr[v]
+			dst := pg.indptr[i]
+			for j, u := range g.indices[lo:g.indptr[v+1]] {
+				pg.indices[dst+int64(j)] = inv[u]
+			}
+			copy(pg.w[dst:pg.indptr[i+1]], g.w[lo:g.indptr[v+1]])
+		}
+	})
+	return pg
 }

@@ -210,7 +210,7 @@ func TestLeidenMoveNodesFast(t *testing.T) {
 	g := lvTestGraph(adj)
 	s := newLeidenState(10, 1, 1, 0)
 	part := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
-	moves := leidenMoveNodesFast(s, g, part, 1)
+	moves := leidenMoveNodesFast(s, g, part, 1, nil)
 	if moves == 0 {
 		t.Fatal("no moves from singletons")
 	}
@@ -220,26 +220,48 @@ func TestLeidenMoveNodesFast(t *testing.T) {
 		}
 	}
 	// A second run from the result moves nothing.
-	if m := leidenMoveNodesFast(s, g, part, 2); m != 0 {
+	if m := leidenMoveNodesFast(s, g, part, 2, nil); m != 0 {
 		t.Errorf("%d moves from a local optimum", m)
 	}
 
-	// On random graphs the result is a local optimum and better than singletons.
+	// On random graphs the result is better than singletons. A node's
+	// gains also change when non-neighbours join or leave its community,
+	// which does not queue it again, so one run need not end in a local
+	// optimum; a run that moves nothing has evaluated every node in the
+	// final state, so it certifies one. Runs do not depend on the thread
+	// count.
 	rng := rand.New(rand.NewPCG(11, 5))
-	for _, n := range []int{23, 71, 150} {
-		adj, _ := leidenRandomGraph(rng, n, 5, 0.3, 0.04)
+	for _, n := range []int{23, 71, 150, 3001} {
+		adj, _ := leidenRandomGraph(rng, n, 5, min(0.3, 40/float64(n)), min(0.04, 2/float64(n)))
 		g := lvTestGraph(adj)
-		s := newLeidenState(n, 2, 1, 9)
-		part := make([]int32, n)
-		for i := range part {
-			part[i] = int32(i)
+		var parts [][]int32
+		for _, threads := range []int{1, 2, 3} {
+			s := newLeidenState(n, threads, 1, 9)
+			part := make([]int32, n)
+			for i := range part {
+				part[i] = int32(i)
+			}
+			before := Modularity(adj, part, 1)
+			leidenMoveNodesFast(s, g, part, 3, nil)
+			if after := Modularity(adj, part, 1); after <= before {
+				t.Errorf("n=%d: modularity %g after moving, %g before", n, after, before)
+			}
+			runs := 1
+			for ; runs < 20 && leidenMoveNodesFast(s, g, part, uint64(3+runs), nil) > 0; runs++ {
+			}
+			if runs == 20 {
+				t.Errorf("n=%d threads=%d: still moving after %d runs", n, threads, runs)
+			}
+			if n < 500 {
+				leidenAssertLocalOptimum(t, adj, part, 1)
+			}
+			parts = append(parts, part)
 		}
-		before := Modularity(adj, part, 1)
-		leidenMoveNodesFast(s, g, part, 3)
-		if after := Modularity(adj, part, 1); after <= before {
-			t.Errorf("n=%d: modularity %g after moving, %g before", n, after, before)
+		for i := 1; i < len(parts); i++ {
+			if !slices.Equal(parts[i], parts[0]) {
+				t.Errorf("n=%d: partition with %d threads differs from 1 thread", n, i+1)
+			}
 		}
-		leidenAssertLocalOptimum(t, adj, part, 1)
 	}
 }
 
@@ -254,7 +276,7 @@ func TestLeidenMoveNodesFastEmptyCommunity(t *testing.T) {
 	s := newLeidenState(5, 1, 1, 0)
 	part := make([]int32, 5)
 	before := Modularity(adj, part, 1)
-	if moves := leidenMoveNodesFast(s, g, part, 1); moves != 1 {
+	if moves := leidenMoveNodesFast(s, g, part, 1, nil); moves != 1 {
 		t.Errorf("%d moves, want 1", moves)
 	}
 	if part[0] != part[1] || part[0] != part[2] || part[0] != part[3] || part[4] == part[0] {
@@ -287,6 +309,57 @@ func leidenConnected(adj *sparse.CSR, nodes []int32) bool {
 	return len(seen) == len(nodes)
 }
 
+// leidenCompact renumbers the ids in c to 0, 1, ... in order of first
+// appearance and returns how many there are. seen is scratch with room for
+// every id in c.
+func leidenCompact(c []int32, seen []int32) int {
+	for i := range seen {
+		seen[i] = -1
+	}
+	k := int32(0)
+	for i, x := range c {
+		if seen[x] < 0 {
+			seen[x] = k
+			k++
+		}
+		c[i] = seen[x]
+	}
+	return int(k)
+}
+
+// lvCheckRefined checks the layout of a refinement of part: every node
+// is listed once, under its label; labels are numbered community by
+// community; each sub-community lies in one community.
+func lvCheckRefined(t *testing.T, r *lvRefined, part []int32) {
+	t.Helper()
+	n := len(part)
+	if len(r.start) != r.n+1 || r.start[0] != 0 || r.start[r.n] != int32(n) || len(r.comm) != r.n {
+		t.Fatalf("refinement of %d nodes into %d: start %v, %d communities", n, r.n, r.start, len(r.comm))
+	}
+	seen := make([]bool, n)
+	for c := 0; c < r.n; c++ {
+		if c > 0 && r.comm[c] < r.comm[c-1] {
+			t.Fatalf("sub-community %d of community %d after one of %d", c, r.comm[c], r.comm[c-1])
+		}
+		members := r.members[r.start[c]:r.start[c+1]]
+		if len(members) == 0 {
+			t.Fatalf("sub-community %d is empty", c)
+		}
+		for i, v := range members {
+			if seen[v] || r.label[v] != int32(c) || part[v] != r.comm[c] || (i > 0 && v <= members[i-1]) {
+				t.Fatalf("sub-community %d (community %d) lists node %d (label %d, community %d) out of place", c, r.comm[c], v, r.label[v], part[v])
+			}
+			seen[v] = true
+		}
+	}
+}
+
+// lvCopyRefined returns a copy of r, whose buffers belong to a state.
+func lvCopyRefined(r *lvRefined) *lvRefined {
+	return &lvRefined{n: r.n, label: slices.Clone(r.label), start: slices.Clone(r.start),
+		members: slices.Clone(r.members), comm: slices.Clone(r.comm)}
+}
+
 func TestLeidenRefinePartition(t *testing.T) {
 	// One community made of two disconnected cliques plus a third clique:
 	// refinement must split the first, and merges only inside communities.
@@ -298,14 +371,9 @@ func TestLeidenRefinePartition(t *testing.T) {
 	g := lvTestGraph(adj)
 	s := newLeidenState(15, 2, 1, 4)
 	part := []int32{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1}
-	refined := leidenRefinePartition(s, g, part, 2, 0, 0)
-	for v := 0; v < 15; v++ {
-		for u := 0; u < 15; u++ {
-			if refined[u] == refined[v] && part[u] != part[v] {
-				t.Fatalf("refined %v crosses communities %v", refined, part)
-			}
-		}
-	}
+	r := leidenRefinePartition(s, g, part, 2, 0, 0)
+	lvCheckRefined(t, r, part)
+	refined := r.label
 	if refined[0] == refined[5] {
 		t.Errorf("refined %v joins two disconnected cliques", refined)
 	}
@@ -316,22 +384,17 @@ func TestLeidenRefinePartition(t *testing.T) {
 	// Random graphs and partitions: refined communities are connected
 	// subsets of one community each.
 	rng := rand.New(rand.NewPCG(8, 1))
-	for _, n := range []int{31, 90, 203} {
-		adj, truth := leidenRandomGraph(rng, n, 4, 0.25, 0.05)
+	for _, n := range []int{31, 90, 203, 2500} {
+		adj, truth := leidenRandomGraph(rng, n, 4, min(0.25, 30/float64(n)), min(0.05, 3/float64(n)))
 		g := lvTestGraph(adj)
 		s := newLeidenState(n, 3, 1, 2)
 		part := append([]int32(nil), truth...)
 		nPart := leidenCompact(part, make([]int32, n))
-		refined := leidenRefinePartition(s, g, part, nPart, 1, 2)
-		groups := map[int32][]int32{}
-		for v, r := range refined {
-			groups[r] = append(groups[r], int32(v))
-			if part[r] != part[v] {
-				t.Fatalf("n=%d: node %d in community %d joined sub-community of node %d in %d", n, v, part[v], r, part[r])
-			}
-		}
+		r := lvCopyRefined(leidenRefinePartition(s, g, part, nPart, 1, 2))
+		lvCheckRefined(t, r, part)
 		merged := 0
-		for _, nodes := range groups {
+		for c := 0; c < r.n; c++ {
+			nodes := r.members[r.start[c]:r.start[c+1]]
 			if !leidenConnected(adj, nodes) {
 				t.Fatalf("n=%d: refined community %v is not connected", n, nodes)
 			}
@@ -342,8 +405,98 @@ func TestLeidenRefinePartition(t *testing.T) {
 		}
 		// Same seed and coordinates with another thread count: same result.
 		s1 := newLeidenState(n, 1, 1, 2)
-		if r1 := leidenRefinePartition(s1, g, part, nPart, 1, 2); !slices.Equal(r1, refined) {
+		if r1 := leidenRefinePartition(s1, g, part, nPart, 1, 2); !slices.Equal(r1.label, r.label) || !slices.Equal(r1.members, r.members) {
 			t.Errorf("n=%d: refinement depends on the thread count", n)
+		}
+	}
+}
+
+// lvGroupRefined lays out the refinement of part given by label (ids in
+// [0, nRef), each within one community of part) as leidenRefinePartition
+// returns it.
+func lvGroupRefined(label, part []int32, nRef int) *lvRefined {
+	r := &lvRefined{n: nRef, label: label, start: make([]int32, nRef+1), members: make([]int32, len(label)), comm: make([]int32, nRef)}
+	lvGroupBy(label, nRef, r.start, r.members, 2)
+	for v, l := range label {
+		r.comm[l] = part[v]
+	}
+	return r
+}
+
+func TestLeidenGroupBy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, c := range []struct{ n, keys int }{{0, 1}, {1, 1}, {7, 3}, {1000, 1}, {5003, 17}, {20011, 4999}, {70001, 70001}} {
+		keys := make([]int32, c.n)
+		for i := range keys {
+			keys[i] = int32(rng.IntN(c.keys))
+		}
+		for _, threads := range []int{1, 3} {
+			start, items := make([]int32, c.keys+1), make([]int32, c.n)
+			lvGroupBy(keys, c.keys, start, items, threads)
+			if start[0] != 0 || start[c.keys] != int32(c.n) {
+				t.Fatalf("n=%d keys=%d: start %d..%d", c.n, c.keys, start[0], start[c.keys])
+			}
+			for k := 0; k < c.keys; k++ {
+				for p := start[k]; p < start[k+1]; p++ {
+					if keys[items[p]] != int32(k) || (p > start[k] && items[p] <= items[p-1]) {
+						t.Fatalf("n=%d keys=%d threads=%d: item %d of key %d out of place", c.n, c.keys, threads, items[p], k)
+					}
+				}
+			}
+		}
+		// Keeping the items of odd key keeps their order.
+		kept := make([]int32, c.n)
+		k := lvKeep(keys, kept, func(x int32) bool { return x%2 == 1 }, 3)
+		want := slices.DeleteFunc(slices.Clone(keys), func(x int32) bool { return x%2 == 0 })
+		if !slices.Equal(kept[:k], want) {
+			t.Fatalf("n=%d: lvKeep kept %d items, want %d", c.n, k, len(want))
+		}
+		// Compaction keeps the order of ids.
+		ids := slices.Clone(keys)
+		k = lvCompactIDs(ids, c.keys, make([]int32, c.keys), 3)
+		sorted := slices.Compact(slices.Sorted(slices.Values(keys)))
+		if k != len(sorted) {
+			t.Fatalf("n=%d: %d compact ids, %d distinct", c.n, k, len(sorted))
+		}
+		for i, x := range keys {
+			if j, _ := slices.BinarySearch(sorted, x); ids[i] != int32(j) {
+				t.Fatalf("n=%d: id %d compacted to %d, want %d", c.n, x, ids[i], j)
+			}
+		}
+	}
+}
+
+func TestLeidenShuffle(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 17, 1000, 4097} {
+		a, b := make([]int32, n), make([]int32, n)
+		lvShuffle(a, 5, 9, 1)
+		lvShuffle(b, 5, 9, 3)
+		if !slices.Equal(a, b) {
+			t.Fatalf("n=%d: shuffle depends on the thread count", n)
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(a)), slices.Collect(func(yield func(int32) bool) {
+			for i := range int32(n) {
+				if !yield(i) {
+					return
+				}
+			}
+		})) {
+			t.Fatalf("n=%d: %v is not a permutation", n, a)
+		}
+		if n >= 1000 {
+			// Not the identity, and about half the pairs in order.
+			fixed, inOrder := 0, 0
+			for i := range a {
+				if a[i] == int32(i) {
+					fixed++
+				}
+				if i > 0 && a[i] > a[i-1] {
+					inOrder++
+				}
+			}
+			if fixed > 10 || math.Abs(float64(inOrder)/float64(n-1)-0.5) > 0.05 {
+				t.Errorf("n=%d: %d fixed points, %d of %d neighbours in order", n, fixed, inOrder, n-1)
+			}
 		}
 	}
 }
@@ -359,8 +512,10 @@ func TestLeidenAggregateGraph(t *testing.T) {
 			refined[v] = truth[v]*3 + int32(rng.IntN(3))
 		}
 		nRef := leidenCompact(refined, make([]int32, n))
+		r := lvGroupRefined(refined, truth, nRef)
 		for _, threads := range []int{1, 3} {
-			ag := leidenAggregateGraph(g, refined, nRef, threads)
+			s := newLeidenState(n, threads, 1, 0)
+			ag := leidenAggregateGraph(s, g, r, 0)
 			if ag.n != nRef || ag.total != g.total {
 				t.Fatalf("n=%d: aggregated %d nodes total %g, want %d and %g", n, ag.n, ag.total, nRef, g.total)
 			}
@@ -591,6 +746,41 @@ func TestLeidenPlantedAndDeterministic(t *testing.T) {
 	}
 }
 
+// TestLeidenThreads runs Leiden on a kNN-like graph large enough for the
+// batches, renumbering and partial passes to run in parallel: the labels
+// do not depend on the thread count, and the result is a good partition.
+func TestLeidenThreads(t *testing.T) {
+	n := 40_000
+	if testing.Short() {
+		n = 20_000
+	}
+	adj, truth := leidenKNNLike(n, 15, 7)
+	var first []int32
+	for _, threads := range []int{1, 2, 5} {
+		p := DefaultLeidenParams()
+		p.Threads = threads
+		labels, info, err := Leiden(adj, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = labels
+			qTruth := Modularity(adj, truth, 1)
+			t.Logf("n=%d: %+v; planted partition's modularity %.5f, ARI %.4f", n, info, qTruth, leidenARI(labels, truth))
+			if info.Modularity < qTruth-0.01 {
+				t.Errorf("modularity %.5f, planted partition's %.5f", info.Modularity, qTruth)
+			}
+			if info.Iterations < 2 {
+				t.Errorf("%d passes: the partial passes were not exercised", info.Iterations)
+			}
+			continue
+		}
+		if !slices.Equal(labels, first) {
+			t.Errorf("threads=%d: labels differ from 1 thread's", threads)
+		}
+	}
+}
+
 func TestLeidenErrors(t *testing.T) {
 	p := DefaultLeidenParams()
 	bad := []struct {
@@ -603,6 +793,8 @@ func TestLeidenErrors(t *testing.T) {
 		{"negative weight", leidenTestCSR(3, []leidenEdge{{0, 1, -1}}), p},
 		{"NaN weight", leidenTestCSR(3, []leidenEdge{{0, 1, float32(math.NaN())}}), p},
 		{"index out of range", &sparse.CSR{Rows: 2, Cols: 2, Indptr: []int64{0, 1, 1}, Indices: []int32{5}, Data: []float32{1}}, p},
+		{"row pointers decrease", &sparse.CSR{Rows: 3, Cols: 3, Indptr: []int64{0, -1, 2, 2}, Indices: []int32{0, 1}, Data: []float32{1, 1}}, p},
+		{"infinite weight", leidenTestCSR(3, []leidenEdge{{0, 1, float32(math.Inf(1))}}), p},
 		{"negative resolution", leidenTestCSR(3, []leidenEdge{{0, 1, 1}}), LeidenParams{Resolution: -1}},
 	}
 	for _, c := range bad {
@@ -627,4 +819,47 @@ func ExampleLeiden() {
 	// Output:
 	// [0 0 0 1 1 1] 2
 	// 0.3571
+}
+
+func TestLeidenExp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	worst := 0.0
+	for i := 0; i < 200000; i++ {
+		x := -rng.Float64() * 60
+		if i < 100 {
+			x = -float64(i) * 0.5
+		}
+		got, want := lvExp(x), math.Exp(x)
+		if rel := math.Abs(got-want) / want; rel > worst {
+			worst = rel
+		}
+	}
+	if worst > 1e-14 {
+		t.Errorf("lvExp: relative error up to %.3g against math.Exp", worst)
+	}
+	t.Logf("lvExp on [-60, 0]: relative error up to %.3g", worst)
+	if lvExpTheta(0) != 1 || lvExpTheta(-0.6) != 0 {
+		t.Errorf("lvExpTheta(0) = %g, lvExpTheta(-0.6) = %g", lvExpTheta(0), lvExpTheta(-0.6))
+	}
+}
+
+func BenchmarkLeidenExp(b *testing.B) {
+	xs := make([]float64, 1024)
+	for i := range xs {
+		xs[i] = -float64(i) * 0.049
+	}
+	b.Run("lvExp", func(b *testing.B) {
+		var s float64
+		for i := 0; i < b.N; i++ {
+			s += lvExp(xs[i&1023])
+		}
+		_ = s
+	})
+	b.Run("math.Exp", func(b *testing.B) {
+		var s float64
+		for i := 0; i < b.N; i++ {
+			s += math.Exp(xs[i&1023])
+		}
+		_ = s
+	})
 }
