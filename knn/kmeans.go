@@ -177,17 +177,19 @@ func lloyd(ts, cent blas32.General, iters, threads int) []int32 {
 			}
 		}
 		if it < iters-1 {
-			rebalance(cent, counts, n)
+			Rebalance(cent.Data, cent.Cols, counts, n)
 		}
 	}
 	return assign
 }
 
-// rebalance re-seeds empty and tiny clusters by splitting the largest.
-// counts are updated as if each split halved its cluster, which is what
-// the next assignment will roughly do.
-func rebalance(cent blas32.General, counts []int, n int) {
-	nl, d := len(counts), cent.Cols
+// Rebalance re-seeds empty and tiny clusters of a k-means over n points by
+// splitting the largest (after faiss). cent holds len(counts) centres of d
+// values each, row after row; counts are each cluster's points, updated as
+// if each split halved its cluster, which is what the next assignment will
+// roughly do. The GPU backend's IVF-Flat training uses it too.
+func Rebalance[C int | int32](cent []float32, d int, counts []C, n int) {
+	nl := len(counts)
 	mean := float64(n) / float64(nl)
 	for moves := 0; moves < nl; moves++ {
 		big, small := 0, 0
@@ -204,8 +206,8 @@ func rebalance(cent blas32.General, counts []int, n int) {
 		if !(empty || skewed) || counts[big] < 2 {
 			return
 		}
-		b := cent.Data[big*d : big*d+d]
-		s := cent.Data[small*d : small*d+d]
+		b := cent[big*d : big*d+d]
+		s := cent[small*d : small*d+d]
 		for k := range b {
 			sign := float32(1)
 			if k%2 == 1 {

@@ -20,12 +20,6 @@ const (
 	// probes: recall@15 0.9564 after 5, 0.9567 after 10; knn's two-level
 	// training 0.959), nor does the largest list (3.7 times the mean).
 	defaultKMeansIters = knn.DefaultKMeansIters + 2
-	// listRatio and splitEps are knn's rebalancing: a cluster with fewer
-	// than mean/listRatio rows, while another holds more than listRatio
-	// times the mean, or an empty one, takes half of the largest, the two
-	// centres pushed apart by a relative splitEps.
-	listRatio = 8
-	splitEps  = 1.0 / 1024
 )
 
 // ivfParams are backend.KNNParams' IVF-Flat fields, defaults filled.
@@ -257,7 +251,7 @@ func (r *knnRun) train(xm Mem, n, d int, q ivfParams, maxAbs float32) (Mem, erro
 			}
 		}
 		if it < q.iters-1 {
-			rebalance(host, hc, d, m)
+			knn.Rebalance(host, d, hc, m)
 		}
 		if err := be.rt.ToDevice(cent, 0, asBytes(host)); err != nil {
 			return nil, fmt.Errorf("writing the centres: %w", err)
@@ -282,42 +276,6 @@ func fixedScale(maxAbs float32, m int) float64 {
 	}
 	_, e := math.Frexp(bound) // bound < 2^e
 	return math.Ldexp(1, 61-e)
-}
-
-// rebalance re-seeds empty and tiny clusters by splitting the largest, as
-// knn's training does (after faiss): counts are updated as if each split
-// halved its cluster, which the next assignment roughly does.
-func rebalance(cent []float32, counts []int32, d, n int) {
-	nl := len(counts)
-	mean := float64(n) / float64(nl)
-	for range nl {
-		big, small := 0, 0
-		for c := range counts {
-			if counts[c] > counts[big] {
-				big = c
-			}
-			if counts[c] < counts[small] {
-				small = c
-			}
-		}
-		empty := counts[small] == 0
-		skewed := float64(counts[big]) > listRatio*mean && float64(counts[small])*listRatio < mean
-		if !(empty || skewed) || counts[big] < 2 {
-			return
-		}
-		b := cent[big*d : big*d+d]
-		s := cent[small*d : small*d+d]
-		for j := range b {
-			sign := float32(1)
-			if j%2 == 1 {
-				sign = -1
-			}
-			s[j] = b[j] * (1 + sign*splitEps)
-			b[j] *= 1 - sign*splitEps
-		}
-		counts[small] = counts[big] / 2
-		counts[big] -= counts[small]
-	}
 }
 
 // sampleRows returns m distinct random indices below n, in random order
