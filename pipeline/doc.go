@@ -63,7 +63,10 @@
 // a sparse multiply-add costs 1.5 dense ones, a Gram one 5; the Gram
 // matrix's cost is at least nnz²/(2n)). synth5k (nnz 1.2e6) goes
 // matrix-free; 100,000 cells (nnz 3.8e7) and brain10k (300 genes) form the
-// covariance. Both converge to a residual of 1e-3 of each eigenvalue
+// covariance. On a GPU that holds Z in its memory the rule is different:
+// the covariance path when the backend's GramAccumulate runs on a vendor
+// BLAS (cuBLAS's dsyrk over densified blocks, at the float64 peak), the
+// matrix-free one otherwise. Both converge to a residual of 1e-3 of each eigenvalue
 // (pcaTol), which bounds the variances' relative error by 1e-3 (measured:
 // 1e-6 to 1e-5). The eigenvalues are the variances (scanpy's
 // s^2/(n-1)), variance_ratio = variance / trace(C) (the total variance of

@@ -708,11 +708,13 @@ func (r *runner) pca() error {
 		}
 		t := time.Now()
 		dst := pr.Scores[row*k : (row+m.Rows)*k]
-		for i := range m.Rows {
-			for c := range k {
-				dst[i*k+c] = float32(host[i*k+c] - off[c])
+		forBlocks(rowBlocks(m.Rows, k), func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				for c := range k {
+					dst[i*k+c] = float32(host[i*k+c] - off[c])
+				}
 			}
-		}
+		})
 		pt.parts["centre"] += time.Since(t).Seconds()
 		row += m.Rows
 		done++

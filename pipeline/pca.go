@@ -19,6 +19,8 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // covarianceUpdate returns alpha and beta of C = alpha*mu*mu^T + beta*G,
@@ -63,17 +65,34 @@ func flipSigns(scores []float32, n int, loadings []float64, p, k int) {
 		return
 	}
 	// Row by row, so that the scores are read in memory order (column by
-	// column took seconds at a million cells); the first cell of largest
-	// magnitude wins, as before.
-	best := make([]float32, k)
-	arg := make([]int, k)
-	for c := range best {
-		best[c] = -1
+	// column took seconds at a million cells), in row blocks on all cores;
+	// the first cell of largest magnitude wins, as before: blocks are
+	// combined in order with a strict comparison.
+	type argMax struct {
+		best []float32
+		arg  []int
 	}
-	for i := 0; i < n; i++ {
-		for c, v := range scores[i*k : (i+1)*k] {
-			if a := abs32(v); a > best[c] {
-				best[c], arg[c] = a, i
+	blocks := rowBlocks(n, k)
+	parts := make([]argMax, len(blocks))
+	forBlocks(blocks, func(b int, lo, hi int) {
+		am := argMax{best: make([]float32, k), arg: make([]int, k)}
+		for c := range am.best {
+			am.best[c] = -1
+		}
+		for i := lo; i < hi; i++ {
+			for c, v := range scores[i*k : (i+1)*k] {
+				if a := abs32(v); a > am.best[c] {
+					am.best[c], am.arg[c] = a, i
+				}
+			}
+		}
+		parts[b] = am
+	})
+	best, arg := parts[0].best, parts[0].arg
+	for _, am := range parts[1:] {
+		for c := range best {
+			if am.best[c] > best[c] {
+				best[c], arg[c] = am.best[c], am.arg[c]
 			}
 		}
 	}
@@ -86,14 +105,16 @@ func flipSigns(scores []float32, n int, loadings []float64, p, k int) {
 	if !anyFlip {
 		return
 	}
-	for i := 0; i < n; i++ {
-		row := scores[i*k : (i+1)*k]
-		for c, f := range flip {
-			if f {
-				row[c] = -row[c]
+	forBlocks(blocks, func(_ int, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := scores[i*k : (i+1)*k]
+			for c, f := range flip {
+				if f {
+					row[c] = -row[c]
+				}
 			}
 		}
-	}
+	})
 	for j := 0; j < p; j++ {
 		row := loadings[j*k : (j+1)*k]
 		for c, f := range flip {
@@ -102,6 +123,33 @@ func flipSigns(scores []float32, n int, loadings []float64, p, k int) {
 			}
 		}
 	}
+}
+
+// rowBlocks cuts n rows of width values into at most GOMAXPROCS blocks of
+// at least 1<<16 values each: the host's loops over the scores run on all
+// cores at atlas scale, and in one block when small.
+func rowBlocks(n, width int) [][2]int {
+	per := max(1, (1<<16)/max(width, 1))
+	nb := max(1, min(runtime.GOMAXPROCS(0), n/per))
+	step := (n + nb - 1) / nb
+	var out [][2]int
+	for lo := 0; lo < n; lo += step {
+		out = append(out, [2]int{lo, min(lo+step, n)})
+	}
+	return out
+}
+
+// forBlocks runs fn on each block, in parallel.
+func forBlocks(blocks [][2]int, fn func(b, lo, hi int)) {
+	if len(blocks) == 1 {
+		fn(0, blocks[0][0], blocks[0][1])
+		return
+	}
+	var wg sync.WaitGroup
+	for b, r := range blocks {
+		wg.Go(func() { fn(b, r[0], r[1]) })
+	}
+	wg.Wait()
 }
 
 func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -117,6 +118,64 @@ func TestFlipSigns(t *testing.T) {
 	}
 	if loadings[0] != -0.6 || loadings[2] != -0.8 || loadings[1] != -0.8 || loadings[3] != 0.6 {
 		t.Errorf("loadings %v", loadings)
+	}
+}
+
+// TestFlipSignsBlocks checks the row-block version against a plain loop
+// on enough rows to be cut into blocks, with ties in magnitude placed in
+// different blocks (the first cell must still win).
+func TestFlipSignsBlocks(t *testing.T) {
+	const n, k, p = 200_003, 5, 7
+	rng := rand.New(rand.NewPCG(9, 10))
+	scores := make([]float32, n*k)
+	for i := range scores {
+		scores[i] = float32(rng.NormFloat64())
+	}
+	for c := range k {
+		// The largest magnitude twice per component, the first
+		// occurrence negative for even components.
+		i1, i2 := 1_000+c*17, n-1_000-c*31
+		v := float32(100 + c)
+		if c%2 == 0 {
+			scores[i1*k+c], scores[i2*k+c] = -v, v
+		} else {
+			scores[i1*k+c], scores[i2*k+c] = v, -v
+		}
+	}
+	loadings := make([]float64, p*k)
+	for i := range loadings {
+		loadings[i] = rng.NormFloat64()
+	}
+	wantS, wantL := append([]float32(nil), scores...), append([]float64(nil), loadings...)
+	for c := range k {
+		arg, best := 0, float32(-1)
+		for i := range n {
+			if a := abs32(wantS[i*k+c]); a > best {
+				arg, best = i, a
+			}
+		}
+		if wantS[arg*k+c] < 0 {
+			for i := range n {
+				wantS[i*k+c] = -wantS[i*k+c]
+			}
+			for j := range p {
+				wantL[j*k+c] = -wantL[j*k+c]
+			}
+		}
+	}
+	flipSigns(scores, n, loadings, p, k)
+	for i := range scores {
+		if scores[i] != wantS[i] {
+			t.Fatalf("scores[%d] = %v, want %v", i, scores[i], wantS[i])
+		}
+	}
+	for i := range loadings {
+		if loadings[i] != wantL[i] {
+			t.Fatalf("loadings[%d] = %v, want %v", i, loadings[i], wantL[i])
+		}
+	}
+	if nb := len(rowBlocks(n, k)); runtime.GOMAXPROCS(0) > 1 && nb < 2 {
+		t.Errorf("%d rows in %d block(s)", n, nb)
 	}
 }
 

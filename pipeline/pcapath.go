@@ -68,6 +68,12 @@ type eigSymTopTol interface {
 	EigSymTopTol(a backend.Dense, k int, tol float64) ([]float64, backend.Dense, error)
 }
 
+// fastGram is implemented by backends whose GramAccumulate runs on a
+// vendor BLAS (backend/gpu with cuBLAS).
+type fastGram interface {
+	GramIsFast() bool
+}
+
 // choosePCAPath decides, before pass 2, between the two paths (see above)
 // and records the choice in the report: matrix-free when the HVG matrix
 // will be cached in memory and its products are cheaper.
@@ -85,9 +91,17 @@ func (r *runner) choosePCAPath() bool {
 	dense := d*d*products + gramCost*float64(nnz)*float64(nnz)/(2*max(n, 1))
 	mf := inMemory && free < dense
 	if r.zResident {
-		// Z on a GPU: its products run at memory bandwidth, and the Gram
-		// matrix has no fast GPU kernel here (GramAccumulate is a fallback).
+		// Z on a GPU: its products run at memory bandwidth, but a solve
+		// takes hundreds of them, latency-bound on Zᵀ's random reads. With
+		// a vendor BLAS the Gram matrix costs one pass of dense rank-k
+		// updates at the float64 peak (d²n multiply-adds: 3e13 at 1.3M
+		// cells, under a second on an H100) and the solve then works on
+		// the d x d covariance in device memory: that is faster. Without
+		// one (GramAccumulate on the own kernel) the products win.
 		mf = true
+		if g, ok := r.b.(fastGram); ok && g.GramIsFast() {
+			mf = false
+		}
 	}
 	switch r.opt.pcaPath {
 	case "covariance":

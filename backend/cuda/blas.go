@@ -18,6 +18,7 @@ type cublas struct {
 	cublasDestroy       func(h uintptr) int32
 	cublasSetStream     func(h uintptr, s uintptr) int32
 	cublasDgemm         func(h uintptr, ta, tb int32, m, n, k int32, alpha *float64, a uint64, lda int32, b uint64, ldb int32, beta *float64, c uint64, ldc int32) int32
+	cublasDsyrk         func(h uintptr, uplo, trans int32, n, k int32, alpha *float64, a uint64, lda int32, beta *float64, c uint64, ldc int32) int32
 	cublasGetProperty   func(prop int32, v *int32) int32
 	cublasGetStatusName func(s int32) string // CUDA 11.4 and later; nil before
 }
@@ -25,6 +26,8 @@ type cublas struct {
 const (
 	cublasOpN = 0 // CUBLAS_OP_N
 	cublasOpT = 1 // CUBLAS_OP_T
+
+	cublasFillLower = 0 // CUBLAS_FILL_MODE_LOWER
 )
 
 var cublasOnce = sync.OnceValues(func() (*cublas, error) {
@@ -54,6 +57,7 @@ func openCUBLAS(paths []string) (*cublas, error) {
 		{&b.cublasDestroy, "cublasDestroy_v2"},
 		{&b.cublasSetStream, "cublasSetStream_v2"},
 		{&b.cublasDgemm, "cublasDgemm_v2"},
+		{&b.cublasDsyrk, "cublasDsyrk_v2"},
 		{&b.cublasGetProperty, "cublasGetProperty"},
 	} {
 		if err := lib.bind(f.fptr, f.name); err != nil {
@@ -151,20 +155,8 @@ func (r *Runtime) Gemm64(transA, transB bool, m, n, k int, alpha float64, a gpu.
 		return err
 	}
 	defer r.exit()
-	if r.blas == nil {
-		lib, err := loadCUBLAS()
-		if err != nil {
-			return fmt.Errorf("cuda: Gemm64: %w", err)
-		}
-		h := &blasHandle{lib: lib}
-		if err := lib.check("cublasCreate", lib.cublasCreate(&h.h)); err != nil {
-			return fmt.Errorf("cuda: Gemm64: %w", err)
-		}
-		if err := lib.check("cublasSetStream", lib.cublasSetStream(h.h, r.stream)); err != nil {
-			h.destroy()
-			return fmt.Errorf("cuda: Gemm64: %w", err)
-		}
-		r.blas = h
+	if err := r.openBLAS(); err != nil {
+		return fmt.Errorf("cuda: Gemm64: %w", err)
 	}
 	// cuBLAS is column-major: a row-major X with stride ld is X^T to it.
 	// So compute C^T = op(B)^T op(A)^T, which is column-major
@@ -180,6 +172,78 @@ func (r *Runtime) Gemm64(transA, transB bool, m, n, k int, alpha float64, a gpu.
 		&alpha, bm.ptr, int32(ldb), am.ptr, int32(lda), &beta, cm.ptr, int32(ldc))
 	if err := lib.check("cublasDgemm", s); err != nil {
 		return fmt.Errorf("cuda: Gemm64: %w", err)
+	}
+	return nil
+}
+
+// openBLAS creates the runtime's cuBLAS handle, on its stream, on first
+// use. It runs between enter and exit.
+func (r *Runtime) openBLAS() error {
+	if r.blas != nil {
+		return nil
+	}
+	lib, err := loadCUBLAS()
+	if err != nil {
+		return err
+	}
+	h := &blasHandle{lib: lib}
+	if err := lib.check("cublasCreate", lib.cublasCreate(&h.h)); err != nil {
+		return err
+	}
+	if err := lib.check("cublasSetStream", lib.cublasSetStream(h.h, r.stream)); err != nil {
+		h.destroy()
+		return err
+	}
+	r.blas = h
+	return nil
+}
+
+// Syrk64 adds alpha AᵀA to the upper triangle of C (beta C + alpha AᵀA)
+// with cublasDsyrk on the runtime's stream, for row-major float64
+// matrices: A is k x n with row stride lda, C is n x n with row stride
+// ldc; C's strict lower triangle is not touched. Like a launch it returns
+// before the product is done.
+func (r *Runtime) Syrk64(n, k int, alpha float64, a gpu.Mem, lda int, beta float64, c gpu.Mem, ldc int) error {
+	am, err := r.memOf("Syrk64 A", a, 0, 0)
+	if err != nil {
+		return err
+	}
+	cm, err := r.memOf("Syrk64 C", c, 0, 0)
+	if err != nil {
+		return err
+	}
+	for _, v := range []int{n, k, lda, ldc} {
+		if v < 0 || v > math.MaxInt32 {
+			return fmt.Errorf("cuda: Syrk64: sizes %d x %d, strides %d, %d", n, k, lda, ldc)
+		}
+	}
+	if lda < max(n, 1) || ldc < max(n, 1) {
+		return fmt.Errorf("cuda: Syrk64: strides %d, %d for %d columns", lda, ldc, n)
+	}
+	if k > 0 && n > 0 && int64((k-1)*lda+n)*8 > am.size {
+		return fmt.Errorf("cuda: Syrk64: A (%d x %d, stride %d) does not fit its %d bytes", k, n, lda, am.size)
+	}
+	if n > 0 && int64((n-1)*ldc+n)*8 > cm.size {
+		return fmt.Errorf("cuda: Syrk64: C (%d x %d, stride %d) does not fit its %d bytes", n, n, ldc, cm.size)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := r.enter(); err != nil {
+		return err
+	}
+	defer r.exit()
+	if err := r.openBLAS(); err != nil {
+		return fmt.Errorf("cuda: Syrk64: %w", err)
+	}
+	// Column-major, the row-major A is Aᵀ (n x k, leading dimension lda)
+	// and C's upper triangle is the lower one: C = alpha Aᵀ(Aᵀ)ᵀ + beta C
+	// is dsyrk(lower, no transpose).
+	lib := r.blas.lib
+	s := lib.cublasDsyrk(r.blas.h, cublasFillLower, cublasOpN, int32(n), int32(k),
+		&alpha, am.ptr, int32(lda), &beta, cm.ptr, int32(ldc))
+	if err := lib.check("cublasDsyrk", s); err != nil {
+		return fmt.Errorf("cuda: Syrk64: %w", err)
 	}
 	return nil
 }

@@ -64,9 +64,9 @@ func (r *Runtime) wait(i int) error {
 	return nil
 }
 
-// used records that the stream's work issued so far uses buffer i.
-func (r *Runtime) used(i int) error {
-	if err := r.drv.check("cuEventRecord", r.drv.cuEventRecord(r.evs[i], r.stream)); err != nil {
+// used records that the work issued so far on stream s uses buffer i.
+func (r *Runtime) used(i int, s uintptr) error {
+	if err := r.drv.check("cuEventRecord", r.drv.cuEventRecord(r.evs[i], s)); err != nil {
 		return fmt.Errorf("cuda: %w", err)
 	}
 	r.busy[i] = true
@@ -75,8 +75,15 @@ func (r *Runtime) used(i int) error {
 
 // ToDevice implements gpu.Runtime. It returns when src has been copied
 // into pinned memory; the DMA of the last chunk or two may still run.
+//
+// An upload into an allocation that no work on the compute stream has
+// used yet (a chunk's fresh buffers) goes on the copy stream, where it
+// runs beside the kernels already issued; the compute stream then waits
+// for it (an event) before anything issued after ToDevice. Any other
+// upload goes on the compute stream, after the work that may read what
+// it overwrites.
 func (r *Runtime) ToDevice(m gpu.Mem, off int64, src []byte) error {
-	cm, err := r.memOf("ToDevice", m, off, int64(len(src)))
+	cm, err := r.live("ToDevice", m, off, int64(len(src)))
 	if err != nil || len(src) == 0 {
 		return err
 	}
@@ -87,6 +94,27 @@ func (r *Runtime) ToDevice(m gpu.Mem, off int64, src []byte) error {
 	if err := r.stage(); err != nil {
 		return err
 	}
+	s := r.stream
+	if !cm.used {
+		s = r.copies
+	}
+	if err := r.upload(cm, off, src, s); err != nil {
+		return err
+	}
+	if s == r.copies {
+		if err := r.drv.check("cuEventRecord", r.drv.cuEventRecord(r.uploaded, r.copies)); err != nil {
+			return fmt.Errorf("cuda: %w", err)
+		}
+		if err := r.drv.check("cuStreamWaitEvent", r.drv.cuStreamWaitEvent(r.stream, r.uploaded, 0)); err != nil {
+			return fmt.Errorf("cuda: %w", err)
+		}
+	}
+	return nil
+}
+
+// upload copies src through the staging buffers to cm from byte off on
+// stream s.
+func (r *Runtime) upload(cm *mem, off int64, src []byte, s uintptr) error {
 	for pos := 0; pos < len(src); {
 		i := r.next
 		r.next ^= 1
@@ -95,10 +123,10 @@ func (r *Runtime) ToDevice(m gpu.Mem, off int64, src []byte) error {
 		}
 		n := hostCopy(r.bufs[i], src[pos:])
 		dst := cm.ptr + uint64(off) + uint64(pos)
-		if err := r.drv.check("cuMemcpyHtoDAsync", r.drv.cuMemcpyHtoDAsync(dst, unsafe.Pointer(&r.bufs[i][0]), uintptr(n), r.stream)); err != nil {
+		if err := r.drv.check("cuMemcpyHtoDAsync", r.drv.cuMemcpyHtoDAsync(dst, unsafe.Pointer(&r.bufs[i][0]), uintptr(n), s)); err != nil {
 			return fmt.Errorf("cuda: %w", err)
 		}
-		if err := r.used(i); err != nil {
+		if err := r.used(i, s); err != nil {
 			return err
 		}
 		pos += n
@@ -137,16 +165,17 @@ func (r *Runtime) ToHost(dst []byte, m gpu.Mem, off int64) error {
 	for pos := 0; pos < len(dst); {
 		i := r.next
 		r.next ^= 1
-		// The stream is in order: a DMA into buffer i runs after the
-		// stream's earlier uses of it, so only the host must wait, and
-		// it has (drain) for everything but ToDevice's pending chunks,
-		// which the stream orders too.
+		// A DMA into buffer i runs after the earlier uses of it: those
+		// on the compute stream by its order, and uploads from it on
+		// the copy stream because the compute stream has waited for
+		// each of those. So only the host must wait, and it has
+		// (drain).
 		n := min(r.chunk, len(dst)-pos)
 		src := cm.ptr + uint64(off) + uint64(pos)
 		if err := r.drv.check("cuMemcpyDtoHAsync", r.drv.cuMemcpyDtoHAsync(unsafe.Pointer(&r.bufs[i][0]), src, uintptr(n), r.stream)); err != nil {
 			return fmt.Errorf("cuda: %w", err)
 		}
-		if err := r.used(i); err != nil {
+		if err := r.used(i, r.stream); err != nil {
 			return err
 		}
 		if err := drain(); err != nil {

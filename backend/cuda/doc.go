@@ -21,8 +21,9 @@
 // # Contexts and threads
 //
 // A Runtime uses the device's primary context (the one the CUDA runtime
-// and cuBLAS use too) and one non-blocking stream on which everything is
-// issued, so operations run in order. A CUDA context is current per OS
+// and cuBLAS use too) and two non-blocking streams: the compute stream,
+// on which everything but some uploads is issued, so operations run in
+// order, and a copy stream (see Copies). A CUDA context is current per OS
 // thread, and the Go scheduler moves a goroutine between threads at any
 // time; so every method that calls the driver locks its goroutine to its
 // thread and makes the context current (cuCtxSetCurrent, which is cheap)
@@ -39,7 +40,15 @@
 // and returns when the last chunk is out. The host's copies of large
 // chunks are split over up to 8 goroutines, since one core's memmove is
 // slower than the DMA. The driver never sees Go memory in a copy, so no Go
-// memory needs pinning there. Free waits for the stream before cuMemFree,
+// memory needs pinning there.
+//
+// An upload into an allocation that no work on the compute stream has
+// touched yet (the fresh buffers of a chunk, which is what the pipeline
+// uploads) is issued on the copy stream, so that its DMA runs while the
+// previous chunk's kernels still run; an event recorded after it makes
+// the compute stream wait before anything issued later, which keeps the
+// in-order contract of gpu.Runtime. Other uploads (into a buffer that
+// kernels may still read) stay on the compute stream. Free waits for the stream before cuMemFree,
 // so that work already issued still sees the allocation.
 //
 // Launch widens each argument into an 8-byte slot of a pinned Go array and

@@ -62,6 +62,7 @@ type driver struct {
 	cuStreamCreate      func(s *uintptr, flags uint32) int32
 	cuStreamDestroy     func(s uintptr) int32
 	cuStreamSynchronize func(s uintptr) int32
+	cuStreamWaitEvent   func(s, e uintptr, flags uint32) int32
 
 	cuEventCreate      func(e *uintptr, flags uint32) int32
 	cuEventRecord      func(e, s uintptr) int32
@@ -128,6 +129,7 @@ func openDriver(paths []string) (*driver, error) {
 		{&d.cuStreamCreate, []string{"cuStreamCreate"}},
 		{&d.cuStreamDestroy, []string{"cuStreamDestroy_v2", "cuStreamDestroy"}},
 		{&d.cuStreamSynchronize, []string{"cuStreamSynchronize"}},
+		{&d.cuStreamWaitEvent, []string{"cuStreamWaitEvent"}},
 		{&d.cuEventCreate, []string{"cuEventCreate"}},
 		{&d.cuEventRecord, []string{"cuEventRecord"}},
 		{&d.cuEventSynchronize, []string{"cuEventSynchronize"}},

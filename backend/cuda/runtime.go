@@ -25,9 +25,15 @@ type Runtime struct {
 	dev    int32
 	ctx    uintptr
 	stream uintptr
-	info   deviceInfo
-	device backend.Device
-	closed bool
+	// copies is the copy stream: uploads into allocations that no work
+	// on stream has used yet go there, so that their DMA overlaps the
+	// kernels already issued; uploaded is recorded on it after each such
+	// upload, and stream waits for it before anything issued later.
+	copies   uintptr
+	uploaded uintptr
+	info     deviceInfo
+	device   backend.Device
+	closed   bool
 
 	// Staging: chunk bytes of pinned memory per buffer, allocated on the
 	// first host copy. evs[i] is recorded after each use of bufs[i] by the
@@ -120,6 +126,15 @@ func newRuntime(device int) (*Runtime, error) {
 	if err := drv.check("cuStreamCreate", drv.cuStreamCreate(&r.stream, streamNonBlocking)); err != nil {
 		return fail(err)
 	}
+	if err := drv.check("cuStreamCreate", drv.cuStreamCreate(&r.copies, streamNonBlocking)); err != nil {
+		drv.cuStreamDestroy(r.stream)
+		return fail(err)
+	}
+	if err := drv.check("cuEventCreate", drv.cuEventCreate(&r.uploaded, eventDisableTiming)); err != nil {
+		drv.cuStreamDestroy(r.copies)
+		drv.cuStreamDestroy(r.stream)
+		return fail(err)
+	}
 	return r, nil
 }
 
@@ -155,19 +170,32 @@ func (r *Runtime) MaxLocal() int { return r.info.maxThreads }
 func (r *Runtime) Capability() int { return 10*r.info.major + r.info.minor }
 
 // mem is a device allocation. A zero-size one has no device memory and
-// passes a null pointer to kernels.
+// passes a null pointer to kernels. used says whether work on the compute
+// stream may have used it (an upload into an unused one needs not wait
+// for that stream: see ToDevice).
 type mem struct {
 	rt    *Runtime
 	ptr   uint64
 	size  int64
 	freed bool
+	used  bool
 }
 
 func (m *mem) Size() int64 { return m.size }
 
 // memOf checks that m is a live allocation of r and that [off, off+n)
-// lies in it.
+// lies in it, and marks it used by the compute stream: the caller issues
+// work on it there.
 func (r *Runtime) memOf(what string, m gpu.Mem, off, n int64) (*mem, error) {
+	cm, err := r.live(what, m, off, n)
+	if err == nil {
+		cm.used = true
+	}
+	return cm, err
+}
+
+// live is memOf without the mark.
+func (r *Runtime) live(what string, m gpu.Mem, off, n int64) (*mem, error) {
 	cm, ok := m.(*mem)
 	if !ok || cm == nil || cm.rt != r {
 		return nil, fmt.Errorf("cuda: %s: %T is not an allocation of this runtime", what, m)
@@ -403,6 +431,9 @@ func (r *Runtime) Close() error {
 	}
 	r.unstage()
 	err = errors.Join(err,
+		r.drv.check("cuStreamSynchronize", r.drv.cuStreamSynchronize(r.copies)),
+		r.drv.check("cuEventDestroy", r.drv.cuEventDestroy(r.uploaded)),
+		r.drv.check("cuStreamDestroy", r.drv.cuStreamDestroy(r.copies)),
 		r.drv.check("cuStreamDestroy", r.drv.cuStreamDestroy(r.stream)),
 		r.drv.check("cuDevicePrimaryCtxRelease", r.drv.cuDevicePrimaryCtxRelease(r.dev)))
 	if err != nil {

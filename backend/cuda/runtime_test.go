@@ -602,3 +602,42 @@ func TestGemm64(t *testing.T) {
 		}
 	}
 }
+
+func TestSyrk64(t *testing.T) {
+	r := newTestRuntime(t)
+	if err := r.BLAS(); err != nil {
+		t.Skipf("no cuBLAS: %v", err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	n, k := 41, 67
+	lda, ldc := n+3, n+2
+	a, c := make([]float64, k*lda), make([]float64, n*ldc)
+	for _, s := range [][]float64{a, c} {
+		for i := range s {
+			s[i] = rng.NormFloat64()
+		}
+	}
+	alpha, beta := 0.5, 1.0
+	want := append([]float64(nil), c...)
+	for i := range n {
+		for j := i; j < n; j++ {
+			var s float64
+			for l := range k {
+				s += a[l*lda+i] * a[l*lda+j]
+			}
+			want[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+		}
+	}
+	am, cm := alloc(t, r, int64(8*len(a))), alloc(t, r, int64(8*len(c)))
+	must(t, r.ToDevice(am, 0, f64Bytes(a)))
+	must(t, r.ToDevice(cm, 0, f64Bytes(c)))
+	must(t, r.Syrk64(n, k, alpha, am, lda, beta, cm, ldc))
+	got := make([]float64, len(c))
+	must(t, r.ToHost(f64Bytes(got), cm, 0))
+	for i := range got {
+		// The strict lower triangle and the padding are untouched.
+		if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+			t.Fatalf("C[%d] (row %d, column %d) = %v, want %v", i, i/ldc, i%ldc, got[i], want[i])
+		}
+	}
+}

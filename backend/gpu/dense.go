@@ -44,6 +44,9 @@ func (be *Backend) gemm(g gemmOp) error {
 	if g.alpha == 0 {
 		k = 0 // BLAS: a and b are not read
 	}
+	if be.blas != nil && !g.upper && int64(m)*int64(n)*int64(k) >= blasMinWork {
+		return be.blas.Gemm64(g.transA, g.transB, m, n, k, g.alpha, g.a, max(g.ac, 1), g.b, max(g.bc, 1), g.beta, g.c, n)
+	}
 	groups := [3]int{(m + gemmTile - 1) / gemmTile, (n + gemmTile - 1) / gemmTile, 1}
 	var upper int32
 	if g.upper {
@@ -62,7 +65,8 @@ func boolInt32(b bool) int32 {
 }
 
 // Gemm computes c = alpha*op(a)*op(b) + beta*c on float64 matrices; when
-// beta is 0, c is not read. Each element of c sums its terms in order.
+// beta is 0, c is not read. The own kernel sums each element's terms in order;
+// large products go to the vendor BLAS where there is one (see VendorBLAS).
 func (be *Backend) Gemm(transA, transB bool, alpha float64, a, b backend.Dense, beta float64, c backend.Dense) error {
 	m, ka := a.Rows, a.Cols
 	if transA {

@@ -41,6 +41,18 @@
 // is canonical: the same on every device (PCA's eigensolve applies Zᵀ as
 // SpMM on it, rather than SpMMT on Z, whose row walk is latency-bound).
 //
+// # Vendor BLAS
+//
+// A Runtime may also implement VendorBLAS (CUDA's does, with cuBLAS when
+// libcublas loads). Then Gemm's large products and GramAccumulate's
+// rank-k updates run there: densified blocks of rows at the float64
+// tensor-core rate, for which PCA's covariance path (ZᵀZ accumulated over
+// the chunks, then the eigensolve of the d x d covariance) beats the
+// matrix-free one on a GPU. cuBLAS gives the same bits on every run with
+// the same device and shapes (its default, non-atomic mode). Without the
+// library (a machine with only the driver) the own kernels run instead;
+// SCBENCH_GPU_BLAS=0 forces them.
+//
 // # Memory
 //
 // Every Buffer is one device allocation (OpenCL kernels cannot take an

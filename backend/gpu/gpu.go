@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -15,6 +16,11 @@ import (
 type Backend struct {
 	rt   Runtime
 	prog Program
+
+	// blas is rt's vendor BLAS when it has one that loads (nil
+	// otherwise, or when SCBENCH_GPU_BLAS=0): the large float64 products
+	// and the Gram matrix go to it.
+	blas VendorBLAS
 
 	mu      sync.Mutex
 	kernels map[string]Kernel
@@ -47,7 +53,11 @@ func New(rt Runtime) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpu: compiling the kernels: %w", err)
 	}
-	return &Backend{rt: rt, prog: prog, kernels: map[string]Kernel{}}, nil
+	be := &Backend{rt: rt, prog: prog, kernels: map[string]Kernel{}}
+	if vb, ok := rt.(VendorBLAS); ok && vb.BLAS() == nil && os.Getenv("SCBENCH_GPU_BLAS") != "0" {
+		be.blas = vb
+	}
+	return be, nil
 }
 
 // Runtime returns the runtime the backend drives.

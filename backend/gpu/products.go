@@ -246,6 +246,10 @@ func (be *Backend) SpMMT(m backend.CSR, b backend.Dense, out backend.Dense) erro
 const (
 	gramDense   = 1 << 24
 	gramMaxRows = 8192
+
+	// With a vendor BLAS: 512 MiB of dense rows, up to 32,768 of them.
+	gramDenseBLAS   = 1 << 26
+	gramMaxRowsBLAS = 1 << 15
 )
 
 // gramBlockRows returns the rows GramAccumulate densifies at a time for
@@ -254,12 +258,14 @@ func gramBlockRows(cols int) int {
 	return max(16, min(gramMaxRows, gramDense/max(cols, 1)))
 }
 
-// GramAccumulate adds mᵀm into c's upper triangle. It is the fallback of
-// the GPU pipeline (which takes the matrix-free path), so it is simple:
-// blocks of rows are written into a zeroed dense float64 matrix D (one
-// writer per element) and C += DᵀD runs as a Gemm over the tiles of C's
-// upper triangle, each element of C summing its block's terms in row
-// order. The products of float32 values are exact in float64. Column
+// GramAccumulate adds mᵀm into c's upper triangle: blocks of rows are
+// written into a zeroed dense float64 matrix D (one writer per element)
+// and C += DᵀD runs as a symmetric rank-k update on the vendor BLAS when
+// the runtime has one (GramIsFast; the dense product wastes the zeros but
+// runs at the float64 peak, far above any sparse kernel), otherwise as the
+// own Gemm kernel over the tiles of C's upper triangle, each element of C
+// summing its block's terms in row order. Both are deterministic for a
+// given device and shape. The products of float32 values are exact in float64. Column
 // indices outside the matrix contribute nothing.
 func (be *Backend) GramAccumulate(m backend.CSR, c backend.Dense) error {
 	return be.gramAccumulate(m, c, 0)
@@ -291,6 +297,11 @@ func (be *Backend) gramAccumulate(m backend.CSR, c backend.Dense, rb int) error 
 	}
 	if rb <= 0 {
 		rb = gramBlockRows(d)
+		if be.blas != nil {
+			// Larger blocks: the rank-k update runs near the device's
+			// peak only when k is large.
+			rb = max(16, min(gramMaxRowsBLAS, gramDenseBLAS/max(d, 1)))
+		}
 	}
 	rb = min(rb, m.Rows)
 	db, err := be.Alloc(backend.Float64, rb*d)
@@ -308,9 +319,15 @@ func (be *Backend) gramAccumulate(m backend.CSR, c backend.Dense, rb int) error 
 		if err := scatter(0); err != nil {
 			return fmt.Errorf("gpu: GramAccumulate: %w", err)
 		}
-		g := gemmOp{transA: true, alpha: 1, a: dense, ar: n, ac: d, b: dense, br: n, bc: d, beta: 1, c: cm, upper: true}
-		if err := be.gemm(g); err != nil {
-			return fmt.Errorf("gpu: GramAccumulate: %w", err)
+		if be.blas != nil {
+			if err := be.blas.Syrk64(d, n, 1, dense, d, 1, cm, d); err != nil {
+				return fmt.Errorf("gpu: GramAccumulate: %w", err)
+			}
+		} else {
+			g := gemmOp{transA: true, alpha: 1, a: dense, ar: n, ac: d, b: dense, br: n, bc: d, beta: 1, c: cm, upper: true}
+			if err := be.gemm(g); err != nil {
+				return fmt.Errorf("gpu: GramAccumulate: %w", err)
+			}
 		}
 		if r0+n < m.Rows {
 			if err := scatter(1); err != nil {

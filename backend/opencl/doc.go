@@ -37,7 +37,12 @@
 // A Runtime has one context and one in-order command queue. Writes and
 // reads block (clEnqueueWriteBuffer and clEnqueueReadBuffer with CL_TRUE),
 // so no Go memory is ever held by OpenCL after a call returns; fills,
-// copies and launches are queued, and Sync (clFinish) waits for them.
+// copies and launches are queued, and Sync (clFinish) waits for them. A
+// write into an allocation that nothing on the queue has used yet (a
+// chunk's fresh buffers) goes on a second queue instead, so that it does
+// not wait behind the kernels already queued: the upload of a chunk runs
+// while the previous chunk's kernels do, and, being blocking, it is
+// complete before any later work is queued.
 // Kernel arguments live in the kernel object until the launch, so setting
 // them and enqueueing the launch happen under the Runtime's mutex. OpenCL
 // has no empty buffers: Alloc(0) allocates one byte and reports size 0.

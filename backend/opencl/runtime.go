@@ -30,12 +30,15 @@ const buildOptions = "-cl-std=CL1.2"
 // errClosed is returned by a Runtime after Close.
 var errClosed = errors.New("opencl: runtime is closed")
 
-// Runtime is a gpu.Runtime on one OpenCL device, with one in-order queue.
+// Runtime is a gpu.Runtime on one OpenCL device, with one in-order queue
+// for everything but some uploads, and a second queue for those (see
+// ToDevice).
 type Runtime struct {
 	api      *api
 	device   uintptr
 	ctx      uintptr
 	queue    uintptr
+	copies   uintptr
 	info     backend.Device
 	maxLocal int
 	maxItems [3]int
@@ -49,11 +52,13 @@ type Runtime struct {
 	programs map[*program]struct{}
 }
 
-// mem is an allocation: a cl_mem of max(size, 1) bytes.
+// mem is an allocation: a cl_mem of max(size, 1) bytes. used says
+// whether work on the queue may have used it.
 type mem struct {
 	rt   *Runtime
 	h    uintptr
 	size int64
+	used bool
 }
 
 func (m *mem) Size() int64 { return m.size }
@@ -166,6 +171,12 @@ func NewRuntime(platform, device int) (gpu.Runtime, error) {
 		a.releaseContext(rt.ctx)
 		return nil, fmt.Errorf("opencl: %s: %w", rt.info.Name, err)
 	}
+	rt.copies = a.createQueue(rt.ctx, d, 0, &code)
+	if err := check("clCreateCommandQueue", code); err != nil {
+		a.releaseQueue(rt.queue)
+		a.releaseContext(rt.ctx)
+		return nil, fmt.Errorf("opencl: %s: %w", rt.info.Name, err)
+	}
 	return rt, nil
 }
 
@@ -255,23 +266,33 @@ func (rt *Runtime) Free(gm gpu.Mem) {
 // handle returns the cl_mem behind gm after checking that bytes [off,
 // off+n) lie inside it. The caller holds rt.mu.
 func (rt *Runtime) handle(what string, gm gpu.Mem, off, n int64) (uintptr, error) {
+	m, err := rt.live(what, gm, off, n)
+	if err != nil {
+		return 0, err
+	}
+	m.used = true
+	return m.h, nil
+}
+
+// live checks what handle checks and returns the allocation, unmarked.
+func (rt *Runtime) live(what string, gm gpu.Mem, off, n int64) (*mem, error) {
 	if rt.closed {
-		return 0, errClosed
+		return nil, errClosed
 	}
 	m, ok := gm.(*mem)
 	if !ok || m == nil {
-		return 0, fmt.Errorf("opencl: %s is a %T, not an OpenCL allocation", what, gm)
+		return nil, fmt.Errorf("opencl: %s is a %T, not an OpenCL allocation", what, gm)
 	}
 	if m.rt != rt {
-		return 0, fmt.Errorf("opencl: %s belongs to another runtime", what)
+		return nil, fmt.Errorf("opencl: %s belongs to another runtime", what)
 	}
 	if m.h == 0 {
-		return 0, fmt.Errorf("opencl: %s has been freed", what)
+		return nil, fmt.Errorf("opencl: %s has been freed", what)
 	}
 	if off < 0 || n < 0 || off > m.size || n > m.size-off {
-		return 0, fmt.Errorf("opencl: %s: bytes [%d, %d) are outside its %d bytes", what, off, off+n, m.size)
+		return nil, fmt.Errorf("opencl: %s: bytes [%d, %d) are outside its %d bytes", what, off, off+n, m.size)
 	}
-	return m.h, nil
+	return m, nil
 }
 
 // Zero sets n bytes of m from byte off to zero.
@@ -297,16 +318,23 @@ func (rt *Runtime) Zero(gm gpu.Mem, off, n int64) error {
 }
 
 // ToDevice copies src to m from byte off; the write blocks, so src may be
-// reused at once.
+// reused at once. A write into an allocation that no work on the queue has
+// used yet (a chunk's fresh buffers) goes on the second queue, so that it
+// does not wait for the kernels queued before it; being blocking, it is
+// complete, and visible to the work queued after it, when it returns.
 func (rt *Runtime) ToDevice(gm gpu.Mem, off int64, src []byte) error {
 	n := int64(len(src))
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	h, err := rt.handle("ToDevice's destination", gm, off, n)
+	m, err := rt.live("ToDevice's destination", gm, off, n)
 	if err != nil || n == 0 {
 		return err
 	}
-	code := rt.api.writeBuffer(rt.queue, h, clTrue, uintptr(off), uintptr(n), unsafe.Pointer(&src[0]), 0, nil, nil)
+	q := rt.queue
+	if !m.used {
+		q = rt.copies
+	}
+	code := rt.api.writeBuffer(q, m.h, clTrue, uintptr(off), uintptr(n), unsafe.Pointer(&src[0]), 0, nil, nil)
 	runtime.KeepAlive(src)
 	if err := check("clEnqueueWriteBuffer", code); err != nil {
 		return fmt.Errorf("opencl: copying %d bytes to the device: %w", n, err)
@@ -546,7 +574,7 @@ func (rt *Runtime) Close() error {
 	}
 	rt.closed = true
 	a := rt.api
-	err := check("clFinish", a.finish(rt.queue))
+	err := errors.Join(check("clFinish", a.finish(rt.queue)), check("clFinish", a.finish(rt.copies)))
 	for p := range rt.programs {
 		p.release()
 	}
@@ -557,6 +585,7 @@ func (rt *Runtime) Close() error {
 	rt.mems = nil
 	err = errors.Join(err,
 		check("clReleaseCommandQueue", a.releaseQueue(rt.queue)),
+		check("clReleaseCommandQueue", a.releaseQueue(rt.copies)),
 		check("clReleaseContext", a.releaseContext(rt.ctx)))
 	if err != nil {
 		return fmt.Errorf("opencl: closing %s: %w", rt.info.Name, err)
