@@ -76,8 +76,10 @@ func (r *runner) neighbors() error {
 	if err != nil {
 		return fmt.Errorf("pipeline: neighbors: %w", err)
 	}
-	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("neighbors",
-		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN on the %s (%.3f s), fuzzy simplicial set on the %s", k, p.NPCs, p.KNN, where, knnSeconds, fuzzyWhere)))
+	st := sw.step("neighbors",
+		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN on the %s (%.3f s), fuzzy simplicial set on the %s", k, p.NPCs, p.KNN, where, knnSeconds, fuzzyWhere))
+	st.Parts = map[string]float64{"kNN": knnSeconds, "fuzzy simplicial set": st.Seconds - knnSeconds}
+	r.res.Report.Steps = append(r.res.Report.Steps, st)
 	return nil
 }
 
@@ -133,8 +135,9 @@ func (r *runner) umap() error {
 		}
 	}
 	where := "host"
+	var optSeconds float64
 	if o, ok := r.b.(backend.UMAPOptimizer); ok {
-		up.Optimizer = o
+		up.Optimizer = timedOptimizer{o, &optSeconds}
 		where = r.b.Device().Backend
 	}
 	var err error
@@ -146,9 +149,26 @@ func (r *runner) umap() error {
 		r.warn("umap: %s", g.UMAPInfo.Note)
 	}
 	info := g.UMAPInfo
-	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("umap",
-		fmt.Sprintf("umap(min_dist=0.5): %d epochs, %s init, a=%.4f b=%.4f, optimized on the %s", info.NEpochs, info.Init, info.A, info.B, where)))
+	st := sw.step("umap",
+		fmt.Sprintf("umap(min_dist=0.5): %d epochs, %s init, a=%.4f b=%.4f, optimized on the %s", info.NEpochs, info.Init, info.A, info.B, where))
+	if up.Optimizer != nil {
+		st.Parts = map[string]float64{"optimizer": optSeconds, "host (prune, schedule, init)": st.Seconds - optSeconds}
+	}
+	r.res.Report.Steps = append(r.res.Report.Steps, st)
 	return nil
+}
+
+// timedOptimizer adds the seconds of its optimizer's calls to *secs, for
+// the report's parts of the UMAP step.
+type timedOptimizer struct {
+	o    backend.UMAPOptimizer
+	secs *float64
+}
+
+func (t timedOptimizer) UMAPOptimize(emb []float32, n int, head, tail []int32, eps []float32, p backend.UMAPSGD) (int64, error) {
+	start := time.Now()
+	defer func() { *t.secs += time.Since(start).Seconds() }()
+	return t.o.UMAPOptimize(emb, n, head, tail, eps, p)
 }
 
 // leiden runs scanpy's tl.leiden(resolution) on the connectivities.

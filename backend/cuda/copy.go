@@ -95,7 +95,7 @@ func (r *Runtime) ToDevice(m gpu.Mem, off int64, src []byte) error {
 		return err
 	}
 	s := r.stream
-	if !cm.used {
+	if !cm.used && !r.oneQueue {
 		s = r.copies
 	}
 	if err := r.upload(cm, off, src, s); err != nil {

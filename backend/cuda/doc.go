@@ -48,7 +48,9 @@
 // previous chunk's kernels still run; an event recorded after it makes
 // the compute stream wait before anything issued later, which keeps the
 // in-order contract of gpu.Runtime. Other uploads (into a buffer that
-// kernels may still read) stay on the compute stream. Free waits for the stream before cuMemFree,
+// kernels may still read) stay on the compute stream. SCBENCH_COPY_STREAM=0
+// issues every upload on the compute stream (for comparisons); the OpenCL
+// runtime's second queue follows the same variable. Free waits for the stream before cuMemFree,
 // so that work already issued still sees the allocation.
 //
 // Launch widens each argument into an 8-byte slot of a pinned Go array and

@@ -31,6 +31,7 @@ type Runtime struct {
 	// upload, and stream waits for it before anything issued later.
 	copies   uintptr
 	uploaded uintptr
+	oneQueue bool // SCBENCH_COPY_STREAM=0: every upload on stream
 	info     deviceInfo
 	device   backend.Device
 	closed   bool
@@ -100,6 +101,7 @@ func newRuntime(device int) (*Runtime, error) {
 		info:     info,
 		chunk:    defaultChunk,
 		embedded: embeddedCode{ptx: embeddedPTX, hash: embeddedHash()},
+		oneQueue: os.Getenv("SCBENCH_COPY_STREAM") == "0",
 	}
 	r.device = backend.Device{
 		Backend: "cuda",

@@ -3,6 +3,7 @@ package opencl
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ type Runtime struct {
 	ctx      uintptr
 	queue    uintptr
 	copies   uintptr
+	oneQueue bool // SCBENCH_COPY_STREAM=0: every write on queue
 	info     backend.Device
 	maxLocal int
 	maxItems [3]int
@@ -130,8 +132,9 @@ func NewRuntime(platform, device int) (gpu.Runtime, error) {
 		return nil, fmt.Errorf("opencl: %s (platform %d device %d): %w", deviceName(info), platform, device, err)
 	}
 	rt := &Runtime{
-		api:    a,
-		device: d,
+		api:      a,
+		device:   d,
+		oneQueue: os.Getenv("SCBENCH_COPY_STREAM") == "0",
 		info: backend.Device{
 			Backend: "opencl",
 			Name:    deviceName(info),
@@ -331,7 +334,7 @@ func (rt *Runtime) ToDevice(gm gpu.Mem, off int64, src []byte) error {
 		return err
 	}
 	q := rt.queue
-	if !m.used {
+	if !m.used && !rt.oneQueue {
 		q = rt.copies
 	}
 	code := rt.api.writeBuffer(q, m.h, clTrue, uintptr(off), uintptr(n), unsafe.Pointer(&src[0]), 0, nil, nil)
