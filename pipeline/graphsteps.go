@@ -175,16 +175,27 @@ func (t timedOptimizer) UMAPOptimize(emb []float32, n int, head, tail []int32, e
 func (r *runner) leiden() error {
 	g := r.res.Graph
 	sw := startWatch()
-	lp := graph.DefaultLeidenParams()
-	lp.Resolution, lp.Seed = r.p.Resolution, r.p.RandomState
+	where := "host"
 	var err error
-	g.Leiden, g.LeidenInfo, err = graph.Leiden(g.Connectivities, lp)
+	if cd, ok := r.b.(backend.CommunityDetector); ok && !r.opt.HostLeiden {
+		// The device's Leiden: parallel phases, so its partition agrees
+		// with the host's by quality and ARI, not label for label.
+		where = r.b.Device().Backend
+		var info backend.LeidenResult
+		g.Leiden, info, err = cd.Leiden(g.Connectivities, backend.LeidenSpec{Resolution: r.p.Resolution, Seed: r.p.RandomState})
+		g.LeidenInfo = graph.LeidenInfo{Iterations: info.Iterations, Levels: info.Levels, Moves: int(info.Moves),
+			Clusters: info.Clusters, Modularity: info.Modularity}
+	} else {
+		lp := graph.DefaultLeidenParams()
+		lp.Resolution, lp.Seed = r.p.Resolution, r.p.RandomState
+		g.Leiden, g.LeidenInfo, err = graph.Leiden(g.Connectivities, lp)
+	}
 	if err != nil {
 		return fmt.Errorf("pipeline: leiden: %w", err)
 	}
 	li := g.LeidenInfo
 	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("leiden",
-		fmt.Sprintf("leiden(resolution=%g): %d clusters, modularity %.4f", r.p.Resolution, li.Clusters, li.Modularity)))
+		fmt.Sprintf("leiden(resolution=%g) on the %s: %d clusters, modularity %.4f", r.p.Resolution, where, li.Clusters, li.Modularity)))
 	return nil
 }
 

@@ -114,7 +114,8 @@ type Progress struct {
 	Elapsed     time.Duration
 }
 
-// Options configure how Run works; none of them changes the results.
+// Options configure how Run works; none of them changes the results but
+// HostLeiden (another partition of the same quality).
 type Options struct {
 	// Until stops after this step (0 means StepLeiden, the whole workflow)
 	// and writes what exists.
@@ -147,6 +148,11 @@ type Options struct {
 	Picture string
 	// OnProgress, when not nil, is called after every chunk of every pass.
 	OnProgress func(Progress)
+	// HostLeiden runs Leiden on the host (package graph, leidenalg's
+	// sequential phases) even when the backend has a device Leiden
+	// (backend.CommunityDetector), whose parallel phases find another
+	// partition of about the same quality.
+	HostLeiden bool
 
 	// pcaPath forces PCA's path in tests: "covariance", "matrix-free" (when
 	// the cache is in memory) or "matrix-free, on disk" (also when it is

@@ -73,10 +73,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		threads  = fs.Int("threads", 0, "worker goroutines of the CPU backend and the reader (0: all cores)")
 		tmpDir   = fs.String("tmp", "", "`folder` for each run's output store and on-disk cache (default $TMPDIR)")
 		quiet    = fs.Bool("quiet", false, "no progress on stderr")
+		quality  = fs.Bool("quality", false, "after each run that reaches leiden, measure the results' quality: kNN recall@15 against an exact search for 10,000 random cells (on the device when it can), UMAP trustworthiness and neighbour preservation on a sample, Leiden modularity; into the JSON and the table (not timed)")
+		leiden   = fs.String("leiden", "device", "where Leiden runs: device (the backend's own Leiden when it has one, else the host) or host (package graph, leidenalg's sequential phases)")
 		write    = fs.Bool("write", false, "also write the output store (to a temporary folder, deleted afterwards); the notebook keeps its results in memory, so by default bench does too")
 	)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *leiden != "device" && *leiden != "host" {
+		return usageError(fs, "--leiden %q: want device or host", *leiden)
 	}
 	if fs.NArg() > 0 {
 		return usageError(fs, "unexpected argument %q", fs.Arg(0))
@@ -161,7 +166,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		opened[key] = true
 		for i := 1; i <= *repeat; i++ {
 			br := benchRun{
-				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write,
+				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write, hostLeiden: *leiden == "host", quality: *quality,
 				cold: *cold, run: i, repeat: *repeat, seed: storeSeed, machine: machine,
 			}
 			sum, err := br.do(stdout, stderr, outDir, date)
@@ -228,6 +233,8 @@ type benchRun struct {
 	threads     int
 	tmp         string
 	write       bool // write the output store, as run does
+	hostLeiden  bool // --leiden host
+	quality     bool // --quality
 	quiet, cold bool
 	run, repeat int
 	seed        *uint64
@@ -255,6 +262,8 @@ type benchResult struct {
 	Notebook []notebookRow    `json:"notebook"`
 	Machine  machine          `json:"machine"`
 	Report   *pipeline.Report `json:"report"`
+	// Quality is --quality's measurement of the results.
+	Quality *pipeline.Quality `json:"quality,omitempty"`
 }
 
 // benchRunSummary is one line of the closing summary.
@@ -310,6 +319,7 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 		TempDir:     tmp,
 		ReadWorkers: br.threads,
 		OnProgress:  pr.update,
+		HostLeiden:  br.hostLeiden,
 	}
 	fmt.Fprintf(stderr, "run %d of %d: %s on %s, %d cells, until %s\n", br.run, br.repeat, br.c.api, br.c.Device().Name, in.NObs, br.step)
 	r, runErr := pipeline.Run(br.ctx, br.c.Backend, in, outStore, pipeline.DefaultParams(), opt)
@@ -320,6 +330,18 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 	rep := &r.Report
 	res.Report = rep
 	res.Notebook = notebookTable(rep, br.step)
+	if br.quality && br.step >= pipeline.StepLeiden {
+		opt := pipeline.QualityOptions{Seed: 1}
+		if qs, ok := br.c.Backend.(pipeline.QuerySearcher); ok {
+			opt.Searcher = qs
+		}
+		fmt.Fprintf(stderr, "measuring the results' quality\n")
+		q, err := r.Quality(opt)
+		if err != nil {
+			return benchRunSummary{}, fmt.Errorf("--quality: %w", err)
+		}
+		res.Quality = &q
+	}
 
 	name, err := resultName(outDir, date, br.c.api, deviceSlug(rep.Device), in.NObs, br.cold)
 	if err != nil {
@@ -335,6 +357,10 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 	}
 	fmt.Fprintf(stdout, "\n%s, %s: %d cells, run %d of %d, %s\n\n", rep.Backend, rep.Device, rep.CellsIn, br.run, br.repeat, cache)
 	printNotebookTable(stdout, res.Notebook, rep)
+	if q := res.Quality; q != nil {
+		fmt.Fprintf(stdout, "quality: kNN recall@%d %.4f (%d cells against an exact search on the %s), UMAP trustworthiness %.4f and neighbour preservation %.4f (%d cells), Leiden modularity %.4f; %.1f s\n",
+			q.K, q.RecallAtK, q.Queries, q.ExactOn, q.Trustworthiness, q.NeighbourPreservation, q.TrustCells, q.Modularity, q.Seconds)
+	}
 	fmt.Fprintf(stdout, "wrote %s\n", name)
 
 	sum := benchRunSummary{backend: rep.Backend, device: rep.Device, file: name, run: br.run, cold: br.cold,
@@ -392,8 +418,8 @@ with like. QC = pass 1, which also filters, normalizes, log1p's and gathers
 the per-gene statistics (in the notebook normalize and log1p sit in the HVG
 cell); HVG = the cell_ranger selection on the host only; scale = pass 2,
 which subsets the highly variable genes, scales, and accumulates Z^T Z
-(the first half of PCA; on a GPU it keeps Z for the matrix-free eigensolve
-instead), and with --write writes X of the output store; PCA = the
+(the first half of PCA; a GPU without a vendor BLAS keeps Z for the
+matrix-free eigensolve instead), and with --write writes X of the output store; PCA = the
 eigensolve and pass 3 (X_pca). "whole run" adds these rows (the notebook's 40.2 s is its
 step times added up); writing obs/var/obsm and the UMAP picture are left out
 of it but in the run's wall time. The notebook ran QC through PCA on two GPUs

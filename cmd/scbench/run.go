@@ -86,6 +86,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		nLists    = fs.Int("n-lists", 0, "neighbors, ivfflat: inverted lists (0: 2 * next power of two of sqrt(cells), as rapids-singlecell)")
 		nProbes   = fs.Int("n-probes", 0, "neighbors, ivfflat: lists probed per cell (0: 20, as rapids-singlecell)")
 		resol     = fs.Float64("resolution", def.Resolution, "leiden: resolution (larger gives more clusters)")
+		leiden    = fs.String("leiden", "device", "leiden: where it runs: device (the backend's own Leiden when it has one: parallel phases, another partition of the same quality) or host (package graph, leidenalg's sequential phases)")
 		seed      = fs.Uint64("random-state", 0, "seed of the IVF-Flat training, UMAP and Leiden (scanpy's random_state)")
 		picture   = fs.String("picture", "", "path of the UMAP picture coloured by cluster (default: umap.png beside the output store; \"-\": none)")
 		report    = fs.String("report", "", "write a JSON report (per-step seconds, device, sizes, bytes read, peak memory) to this `file`")
@@ -112,6 +113,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	step, err := pipeline.ParseStep(*until)
 	if err != nil {
 		return usageError(fs, "--until: %v", err)
+	}
+	if *leiden != "device" && *leiden != "host" {
+		return usageError(fs, "--leiden %q: want device or host", *leiden)
 	}
 	if *chunkRows < 1 {
 		return usageError(fs, "--chunk-rows %d: need at least 1", *chunkRows)
@@ -191,6 +195,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		TempDir:     *tmpDir,
 		ReadWorkers: *threads,
 		OnProgress:  pr.update,
+		HostLeiden:  *leiden == "host",
 	}
 	if *cpuProf != "" {
 		pf, err := os.Create(*cpuProf)
