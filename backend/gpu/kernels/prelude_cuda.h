@@ -36,5 +36,7 @@ DEVICE void atomic_add_f64(GLOBAL f64 *p, f64 v) { atomicAdd(p, v); }
 DEVICE void atomic_add_f32(GLOBAL f32 *p, f32 v) { atomicAdd(p, v); }
 DEVICE i32 atomic_add_i32(GLOBAL i32 *p, i32 v) { return atomicAdd(p, v); }
 DEVICE i64 atomic_add_i64(GLOBAL i64 *p, i64 v) { return (i64)atomicAdd((u64 *)p, (u64)v); }
+// atomic_cas_i32 stores v at p if *p == cmp and returns the old *p.
+DEVICE i32 atomic_cas_i32(GLOBAL i32 *p, i32 cmp, i32 v) { return atomicCAS(p, cmp, v); }
 DEVICE void local_atomic_add_f32(LOCAL_PTR f32 *p, f32 v) { atomicAdd(p, v); }
 DEVICE i32 local_atomic_add_i32(LOCAL_PTR i32 *p, i32 v) { return atomicAdd(p, v); }

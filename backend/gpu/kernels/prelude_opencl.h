@@ -47,6 +47,8 @@ DEVICE void atomic_add_f32(GLOBAL f32 *p, f32 v) {
 }
 DEVICE i32 atomic_add_i32(GLOBAL i32 *p, i32 v) { return atomic_add(p, v); }
 DEVICE i64 atomic_add_i64(GLOBAL i64 *p, i64 v) { return atom_add(p, v); }
+// atomic_cas_i32 stores v at p if *p == cmp and returns the old *p.
+DEVICE i32 atomic_cas_i32(GLOBAL i32 *p, i32 cmp, i32 v) { return atomic_cmpxchg(p, cmp, v); }
 DEVICE void local_atomic_add_f32(LOCAL_PTR f32 *p, f32 v) {
 	volatile LOCAL_PTR i32 *q = (volatile LOCAL_PTR i32 *)p;
 	i32 old = *q, seen;

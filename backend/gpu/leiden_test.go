@@ -1,0 +1,251 @@
+package gpu_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/backend/backendtest"
+	"github.com/scbench/scbench/graph"
+	"github.com/scbench/scbench/internal/shareddata"
+	"github.com/scbench/scbench/knn"
+	"github.com/scbench/scbench/sparse"
+)
+
+// TestLeiden runs the CommunityDetector conformance tests through OpenCL.
+func TestLeiden(t *testing.T) {
+	backendtest.RunLeiden(t, openCLSuite)
+}
+
+// leidenReference reads scanpy's connectivities and Leiden labels of a
+// shared reference data set.
+func leidenReference(t *testing.T, ds string) (*sparse.CSR, []int32) {
+	t.Helper()
+	_, recs := shareddata.ReadCSV(t, shareddata.Path(t, "reference/"+ds+"/leiden.csv.gz"))
+	labels := make([]int32, len(recs))
+	for i, r := range recs {
+		v, err := strconv.Atoi(r[0])
+		if err != nil {
+			t.Fatalf("%s leiden.csv.gz: line %d: %v", ds, i+2, err)
+		}
+		labels[i] = int32(v)
+	}
+	adj := shareddata.ReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/connectivities.csv.gz"))
+	n := len(labels)
+	if adj.Rows > n {
+		t.Fatalf("%s: connectivities of %d cells, %d labels", ds, adj.Rows, n)
+	}
+	for len(adj.Indptr) < n+1 {
+		adj.Indptr = append(adj.Indptr, adj.Indptr[len(adj.Indptr)-1])
+	}
+	adj.Rows, adj.Cols = n, n
+	return adj, labels
+}
+
+// leidenARI is the adjusted Rand index of two labellings (Hubert and
+// Arabie 1985).
+func leidenARI(a, b []int32) float64 {
+	type pair struct{ x, y int32 }
+	cont := map[pair]int{}
+	ra, rb := map[int32]int{}, map[int32]int{}
+	for i := range a {
+		cont[pair{a[i], b[i]}]++
+		ra[a[i]]++
+		rb[b[i]]++
+	}
+	c2 := func(n int) float64 { return float64(n) * float64(n-1) / 2 }
+	var index, sa, sb float64
+	for _, n := range cont {
+		index += c2(n)
+	}
+	for _, n := range ra {
+		sa += c2(n)
+	}
+	for _, n := range rb {
+		sb += c2(n)
+	}
+	expected := sa * sb / c2(len(a))
+	if maxIndex := (sa + sb) / 2; maxIndex != expected {
+		return (index - expected) / (maxIndex - expected)
+	}
+	return 1
+}
+
+func leidenClusters(labels []int32) int {
+	n := int32(0)
+	for _, l := range labels {
+		n = max(n, l+1)
+	}
+	return int(n)
+}
+
+// TestLeidenScanpy clusters scanpy's connectivities of synth5k and
+// brain10k with scanpy's defaults and holds the result to graph.Leiden's
+// bars: modularity at least scanpy's partition's minus 0.01, ARI against
+// scanpy's labels at least 0.9 (synth5k) and 0.55 (brain10k), the number
+// of clusters within 30% of scanpy's. It logs graph.Leiden's numbers on
+// the same graph, and other seeds'.
+func TestLeidenScanpy(t *testing.T) {
+	be := openCL(t)
+	for _, c := range []struct {
+		ds     string
+		minARI float64
+	}{
+		{"synth5k", 0.9},
+		{"brain10k", 0.55},
+	} {
+		t.Run(c.ds, func(t *testing.T) {
+			adj, ref := leidenReference(t, c.ds)
+			start := time.Now()
+			labels, info, err := be.Leiden(adj, backend.LeidenSpec{Resolution: 1})
+			elapsed := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := graph.Modularity(adj, labels, 1)
+			qRef := graph.Modularity(adj, ref, 1)
+			refClusters := leidenClusters(ref)
+			ari := leidenARI(labels, ref)
+			start = time.Now()
+			host, hinfo, err := graph.Leiden(adj, graph.DefaultLeidenParams())
+			hostElapsed := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d cells, %d entries. device (PoCL): %d clusters, modularity %.5f, ARI vs scanpy %.4f, vs graph.Leiden %.4f, %.3f s, %d passes, %d levels, %d sweeps, %d moves; scanpy: %d clusters, modularity %.5f; graph.Leiden: %d clusters, modularity %.5f, ARI vs scanpy %.4f, %.3f s",
+				c.ds, adj.Rows, adj.NNZ(), info.Clusters, q, ari, leidenARI(labels, host), elapsed.Seconds(), info.Iterations,
+				info.Levels, info.Sweeps, info.Moves, refClusters, qRef, hinfo.Clusters, hinfo.Modularity, leidenARI(host, ref),
+				hostElapsed.Seconds())
+			if math.Abs(q-info.Modularity) > 1e-9 {
+				t.Errorf("reported modularity %.9f, graph.Modularity %.9f", info.Modularity, q)
+			}
+			if q < qRef-0.01 {
+				t.Errorf("modularity %.5f, scanpy's partition %.5f", q, qRef)
+			}
+			if ari < c.minARI {
+				t.Errorf("ARI %.4f against scanpy, want >= %.2f", ari, c.minARI)
+			}
+			if d := math.Abs(float64(info.Clusters-refClusters)) / float64(refClusters); d > 0.3 {
+				t.Errorf("%d clusters, scanpy %d", info.Clusters, refClusters)
+			}
+			for seed := uint64(1); seed <= 2; seed++ {
+				l2, i2, err := be.Leiden(adj, backend.LeidenSpec{Resolution: 1, Seed: seed})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("seed %d: %d clusters, modularity %.5f, ARI vs scanpy %.4f, vs seed 0 %.4f", seed, i2.Clusters,
+					i2.Modularity, leidenARI(l2, ref), leidenARI(l2, labels))
+			}
+		})
+	}
+}
+
+// leidenCellsLike returns n points in 30-D shaped like PCA scores of
+// single cells (graph's benchmark generator, simplified): 28 types of
+// log-normal sizes, each of 1 to 5 subtypes, 15% of the cells on a line
+// towards the next type, component c scaled by 1/sqrt(1+c/4).
+func leidenCellsLike(n int, seed uint64) blas32.General {
+	const d, types = 30, 28
+	rng := rand.New(rand.NewPCG(seed, 31))
+	scale := make([]float64, d)
+	for c := range scale {
+		scale[c] = 1 / math.Sqrt(1+float64(c)/4)
+	}
+	type sub struct {
+		centre         []float64
+		spread, weight float64
+		typ            int
+	}
+	var subs []sub
+	typeCentre := make([][]float64, types)
+	for ty := range types {
+		tc := make([]float64, d)
+		for c := range tc {
+			tc[c] = 7 * rng.NormFloat64() * scale[c]
+		}
+		typeCentre[ty] = tc
+		size := math.Exp(rng.NormFloat64())
+		for range 1 + rng.IntN(5) {
+			sc := make([]float64, d)
+			for c := range sc {
+				sc[c] = tc[c] + 2.2*rng.NormFloat64()*scale[c]
+			}
+			subs = append(subs, sub{sc, 0.7 + 0.6*rng.Float64(), size * (0.3 + rng.Float64()), ty})
+		}
+	}
+	var sum float64
+	for _, s := range subs {
+		sum += s.weight
+	}
+	x := blas32.General{Rows: n, Cols: d, Stride: d, Data: make([]float32, n*d)}
+	for i := range n {
+		u, b := rng.Float64()*sum, 0
+		for b < len(subs)-1 && u > subs[b].weight {
+			u -= subs[b].weight
+			b++
+		}
+		s := subs[b]
+		f := 0.0
+		if rng.Float64() < 0.15 {
+			f = rng.Float64()
+		}
+		other := typeCentre[(s.typ+1)%types]
+		for c, row := 0, x.Data[i*d:(i+1)*d]; c < d; c++ {
+			row[c] = float32((1-f)*s.centre[c] + f*other[c] + s.spread*rng.NormFloat64()*scale[c])
+		}
+	}
+	return x
+}
+
+// TestLeidenKNNTiming clusters the connectivities of 100,000 cell-like
+// points (15 neighbours by a host IVF-Flat, then the fuzzy union; -short:
+// 30,000) on the device and with graph.Leiden, and logs both runs'
+// modularity, clusters and seconds. PoCL runs the kernels on the CPU: its
+// seconds say little about a GPU's. The device's modularity must be at
+// least graph.Leiden's minus 0.01.
+func TestLeidenKNNTiming(t *testing.T) {
+	n := 100_000
+	if testing.Short() {
+		n = 30_000
+	}
+	be := openCL(t)
+	start := time.Now()
+	x := leidenCellsLike(n, 1)
+	ix, err := knn.BuildIVFFlat(x, knn.IVFFlatParams{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := ix.SearchSelf(15, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adj, _, err := graph.Connectivities(nb.Indices, nb.Distances, n, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("graph of %d cells: %d entries, built in %.1f s", n, adj.NNZ(), time.Since(start).Seconds())
+	start = time.Now()
+	labels, info, err := be.Leiden(adj, backend.LeidenSpec{Resolution: 1})
+	dev := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	host, hinfo, err := graph.Leiden(adj, graph.DefaultLeidenParams())
+	hostTime := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := graph.Modularity(adj, labels, 1)
+	t.Logf("device (PoCL): %d clusters, modularity %.5f, %.2f s (%d passes, %d levels, %d sweeps, %d moves); graph.Leiden: %d clusters, modularity %.5f, %.2f s; ARI between them %.4f",
+		info.Clusters, q, dev.Seconds(), info.Iterations, info.Levels, info.Sweeps, info.Moves, hinfo.Clusters,
+		hinfo.Modularity, hostTime.Seconds(), leidenARI(labels, host))
+	if q < hinfo.Modularity-0.01 {
+		t.Errorf("modularity %.5f, graph.Leiden's %.5f", q, hinfo.Modularity)
+	}
+}
