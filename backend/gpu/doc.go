@@ -19,7 +19,7 @@
 //	LID(d) GRP(d) LSIZE(d) NGRP(d)  local id, group id, group size, group count (i32)
 //	GID(d)                    global id (i64)
 //	BARRIER()                 work-group barrier (local and global memory)
-//	atomic_add_{f64,f32,i32,i64}, local_atomic_add_{f32,i32}
+//	atomic_add_{f64,f32,i32,i64}, local_atomic_add_{f32,i32}, atomic_cas_i32
 //	F32_INF, F64_INF
 //
 // Work-group memory is static (LOCAL arrays at kernel scope) so that
