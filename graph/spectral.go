@@ -21,6 +21,13 @@
 // to half the distance to the nearest other meta position. Components too
 // small for an eigenproblem are spread uniformly around their position.
 //
+// UMAPParams.Spectral hands the iterative eigenproblems to a device
+// (backend.SpectralEmbedder, as backend/gpu implements it): each component
+// too large for the dense solver goes to it first, with a seed derived
+// from UMAPParams.Seed and the component's index (so the host's random
+// stream is not touched), and to the host's Lanczos when it fails.
+// HostSpectral is the host's solver behind the same interface.
+//
 // When the eigensolver does not converge, or the graph has at least
 // RandomInitCells cells (1,000,000 by default: rapids-singlecell switches
 // to random initialization at that size, since the eigenproblem then costs
@@ -38,6 +45,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -55,19 +63,84 @@ type spectralInfo struct {
 	components int
 	matvecs    int
 	resid      float64 // largest relative Ritz residual of the kept vectors
+	// onDevice and onHost count the components whose iterative
+	// eigenproblem the device and the host solved; fallbacks says why the
+	// device's failed.
+	onDevice, onHost int
+	fallbacks        []string
+}
+
+// solver returns "device", "host", "device+host" or "" (no iterative
+// eigenproblem): UMAPInfo.EigenSolver.
+func (si *spectralInfo) solver() string {
+	switch {
+	case si.onDevice > 0 && si.onHost > 0:
+		return "device+host"
+	case si.onDevice > 0:
+		return "device"
+	case si.onHost > 0:
+		return "host"
+	}
+	return ""
+}
+
+// spectralSolver solves the components' eigenproblems: on dev, when there
+// is one and the component needs the iterative solver, else or when dev
+// fails on the host.
+type spectralSolver struct {
+	dev     backend.SpectralEmbedder
+	seed    uint64
+	rng     *rand.Rand
+	threads int
+	info    *spectralInfo
+}
+
+// eigenmap solves component c (the graph g) as spectralEigenmap does,
+// and counts the products and residuals into info.
+func (s *spectralSolver) eigenmap(g *sparse.CSR, dim, c int) ([]float64, error) {
+	n := g.Rows
+	iterative := !spectralIsDense(n, dim)
+	if s.dev != nil && iterative {
+		vec, r, err := s.dev.SpectralEigenmap(g, dim, umapMix(s.seed^umapMix(uint64(c)+1)), spectralTol)
+		s.info.matvecs += r.Matvecs
+		if err == nil && len(vec) == n*dim {
+			s.info.resid = max(s.info.resid, r.Residual)
+			s.info.onDevice++
+			return vec, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("%d values for %d cells x %d dimensions", len(vec), n, dim)
+		}
+		s.info.fallbacks = append(s.info.fallbacks, fmt.Sprintf("component %d (%d cells): %v", c, n, err))
+	}
+	vec, mv, res, err := spectralEigenmap(g, dim, s.rng, s.threads)
+	s.info.matvecs += mv
+	s.info.resid = max(s.info.resid, res)
+	if iterative {
+		s.info.onHost++
+	}
+	return vec, err
 }
 
 // spectralLayout returns an n x dim layout (row-major, float64) of the
 // symmetric graph g, as umap-learn's spectral_layout; coords (n x cdim,
 // optional) place disconnected components relative to each other.
 func spectralLayout(g *sparse.CSR, dim int, coords []float32, cdim int, rng *rand.Rand, threads int) ([]float64, spectralInfo, error) {
+	return spectralLayoutOn(g, dim, coords, cdim, rng, threads, nil, 0)
+}
+
+// spectralLayoutOn is spectralLayout with the device dev, when not nil,
+// solving the components' iterative eigenproblems first, seeded from
+// seed.
+func spectralLayoutOn(g *sparse.CSR, dim int, coords []float32, cdim int, rng *rand.Rand, threads int,
+	dev backend.SpectralEmbedder, seed uint64) ([]float64, spectralInfo, error) {
 	n := g.Rows
 	out := make([]float64, n*dim)
 	labels, nc := spectralComponents(g)
 	info := spectralInfo{components: nc}
+	sol := &spectralSolver{dev: dev, seed: seed, rng: rng, threads: threads, info: &info}
 	if nc == 1 {
-		vec, mv, res, err := spectralEigenmap(g, dim, rng, threads)
-		info.matvecs, info.resid = mv, res
+		vec, err := sol.eigenmap(g, dim, 0)
 		if err != nil {
 			return nil, info, err
 		}
@@ -119,9 +192,7 @@ func spectralLayout(g *sparse.CSR, dim int, coords []float32, cdim int, rng *ran
 			continue
 		}
 		sub := spectralSubgraph(g, mem, local)
-		vec, mv, res, err := spectralEigenmap(sub, dim, rng, threads)
-		info.matvecs += mv
-		info.resid = max(info.resid, res)
+		vec, err := sol.eigenmap(sub, dim, c)
 		if err != nil {
 			return nil, info, fmt.Errorf("component %d of %d (%d cells): %w", c, nc, len(mem), err)
 		}
@@ -304,10 +375,22 @@ func spectralCentroidLayout(meta []float64, labels []int32, nc, dim int, coords 
 	}
 }
 
+// spectralIsDense reports whether spectralEigenmap solves a component of
+// n cells densely.
+func spectralIsDense(n, dim int) bool { return n <= spectralDenseLimit || n-1 <= 2*dim+2 }
+
 // spectralEigenmap returns the n x dim eigenvectors of the connected graph
 // g's normalized Laplacian with the smallest non-trivial eigenvalues, the
 // number of matrix products and the largest relative Ritz residual.
 func spectralEigenmap(g *sparse.CSR, dim int, rng *rand.Rand, threads int) ([]float64, int, float64, error) {
+	vec, _, mv, res, err := spectralSolve(g, dim, spectralTol, rng, threads)
+	return vec, mv, res, err
+}
+
+// spectralSolve is spectralEigenmap to the tolerance tol, also returning
+// the eigenvalues of M = D^-1/2 W D^-1/2 (1 - the Laplacian's),
+// descending.
+func spectralSolve(g *sparse.CSR, dim int, tol float64, rng *rand.Rand, threads int) ([]float64, []float64, int, float64, error) {
 	n := g.Rows
 	dinv := make([]float64, n)
 	u0 := make([]float64, n)
@@ -319,7 +402,7 @@ func spectralEigenmap(g *sparse.CSR, dim int, rng *rand.Rand, threads int) ([]fl
 			s += float64(v)
 		}
 		if s <= 0 {
-			return nil, 0, 0, fmt.Errorf("spectral layout: cell %d has no edges in a component of %d cells", i, n)
+			return nil, nil, 0, 0, fmt.Errorf("spectral layout: cell %d has no edges in a component of %d cells", i, n)
 		}
 		dinv[i] = 1 / math.Sqrt(s)
 		u0[i] = math.Sqrt(s)
@@ -329,9 +412,9 @@ func spectralEigenmap(g *sparse.CSR, dim int, rng *rand.Rand, threads int) ([]fl
 	for i := range u0 {
 		u0[i] /= norm
 	}
-	if n <= spectralDenseLimit || n-1 <= 2*dim+2 {
-		vec, res := spectralDense(g, dinv, dim)
-		return vec, 0, res, nil
+	if spectralIsDense(n, dim) {
+		vec, vals, res := spectralDense(g, dinv, dim)
+		return vec, vals, 0, res, nil
 	}
 	op := func(dst, src []float64) {
 		fuzzyParallel(n, threads, func(lo, hi int) {
@@ -353,9 +436,9 @@ func spectralEigenmap(g *sparse.CSR, dim int, rng *rand.Rand, threads int) ([]fl
 	}
 	m = min(m, n-2)
 	maxMatvec := max(3000, 20*m)
-	_, vecs, mv, res, err := spectralLanczos(n, op, u0, dim, m, spectralTol, maxMatvec, rng, threads)
+	vals, vecs, mv, res, err := spectralLanczos(n, op, u0, dim, m, tol, maxMatvec, rng, threads)
 	if err != nil {
-		return nil, mv, res, err
+		return nil, nil, mv, res, err
 	}
 	out := make([]float64, n*dim)
 	for d := 0; d < dim; d++ {
@@ -363,11 +446,12 @@ func spectralEigenmap(g *sparse.CSR, dim int, rng *rand.Rand, threads int) ([]fl
 			out[i*dim+d] = vecs[d][i]
 		}
 	}
-	return out, mv, res, nil
+	return out, vals, mv, res, nil
 }
 
-// spectralDense solves a small component's eigenproblem densely.
-func spectralDense(g *sparse.CSR, dinv []float64, dim int) ([]float64, float64) {
+// spectralDense solves a small component's eigenproblem densely; it also
+// returns the eigenvalues (descending).
+func spectralDense(g *sparse.CSR, dinv []float64, dim int) ([]float64, []float64, float64) {
 	n := g.Rows
 	m := mat.NewSymDense(n, nil)
 	for i := 0; i < n; i++ {
@@ -380,18 +464,64 @@ func spectralDense(g *sparse.CSR, dinv []float64, dim int) ([]float64, float64) 
 	}
 	var es mat.EigenSym
 	out := make([]float64, n*dim)
+	vals := make([]float64, dim)
 	if !es.Factorize(m, true) {
-		return out, math.Inf(1)
+		return out, vals, math.Inf(1)
 	}
+	ev := es.Values(nil)
 	var vecs mat.Dense
 	es.VectorsTo(&vecs)
 	// Ascending eigenvalues of M: the last is the trivial one.
 	for d := 0; d < dim && n-2-d >= 0; d++ {
+		vals[d] = ev[n-2-d]
 		for i := 0; i < n; i++ {
 			out[i*dim+d] = vecs.At(i, n-2-d)
 		}
 	}
-	return out, 0
+	return out, vals, 0
+}
+
+// HostSpectral is the host's eigensolver of the spectral layout (dense up
+// to 400 cells, else thick-restart Lanczos: spectralLanczos) as a
+// backend.SpectralEmbedder, the reference of device ones. Its random
+// start comes from the seed.
+type HostSpectral struct {
+	Threads int // goroutines; 0: GOMAXPROCS
+}
+
+var _ backend.SpectralEmbedder = HostSpectral{}
+
+// SpectralEigenmap returns the dim eigenvectors of the connected graph g's
+// M = D^-1/2 W D^-1/2 with the largest eigenvalues after the trivial one:
+// see backend.SpectralEmbedder.
+func (h HostSpectral) SpectralEigenmap(g *sparse.CSR, dim int, seed uint64, tol float64) ([]float64, backend.SpectralResult, error) {
+	var res backend.SpectralResult
+	if g == nil {
+		return nil, res, fmt.Errorf("graph: HostSpectral: %w: nil graph", backend.ErrShape)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, res, fmt.Errorf("graph: HostSpectral: %w: %w", backend.ErrShape, err)
+	}
+	n := g.Rows
+	switch {
+	case g.Cols != n:
+		return nil, res, fmt.Errorf("graph: HostSpectral: %w: graph is %d x %d, want square", backend.ErrShape, n, g.Cols)
+	case dim < 1 || n < dim+3:
+		return nil, res, fmt.Errorf("graph: HostSpectral: %w: %d eigenvectors of a graph of %d cells (want at least dim + 3 cells)",
+			backend.ErrShape, dim, n)
+	case !(tol > 0):
+		return nil, res, fmt.Errorf("graph: HostSpectral: tolerance %v is not positive", tol)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5bec))
+	vec, vals, mv, resid, err := spectralSolve(g, dim, tol, rng, h.Threads)
+	res = backend.SpectralResult{Values: vals, Matvecs: mv, Residual: resid}
+	if errors.Is(err, errSpectralNoConvergence) {
+		return nil, res, fmt.Errorf("graph: HostSpectral: %w (%v)", backend.ErrSpectralNoConvergence, err)
+	}
+	if err != nil {
+		return nil, res, fmt.Errorf("graph: HostSpectral: %w", err)
+	}
+	return vec, res, nil
 }
 
 // spectralLanczos finds the nev algebraically largest eigenpairs of the

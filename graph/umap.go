@@ -46,7 +46,9 @@
 // UMAPParams.Optimizer hands the optimization to a device
 // (backend.UMAPOptimizer, as backend/gpu implements it): the pruning, the
 // schedule and the start stay here, and the device gets the pruned edges
-// in row order with their epochs per sample.
+// in row order with their epochs per sample. UMAPParams.Spectral hands it
+// the spectral start's eigenproblems (backend.SpectralEmbedder; see
+// spectral.go).
 
 package graph
 
@@ -58,6 +60,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -98,6 +101,11 @@ type UMAPParams struct {
 	// schedules the edges and makes the start, then hands Optimizer the
 	// pruned edges in row order, their epochs per sample, and the start.
 	Optimizer backend.UMAPOptimizer
+	// Spectral, when not nil, computes the spectral start's eigenvectors
+	// (on a device): each connected component too large for the dense
+	// solver goes to it, and to the host's Lanczos when it fails
+	// (UMAPInfo.EigenSolver and Note say so).
+	Spectral backend.SpectralEmbedder
 }
 
 // DefaultRandomInitCells is the size from which UMAP starts from a random
@@ -114,7 +122,14 @@ type UMAPInfo struct {
 	Components    int     // connected components of the pruned graph (spectral init only)
 	EigenMatvecs  int     // matrix products of the eigensolver
 	EigenResidual float64 // largest relative Ritz residual of the spectral init
-	Note          string  // why Init differs from the one asked for, if it does
+	// EigenSolver says who solved the spectral init's iterative
+	// eigenproblems (those of the components of more than 400 cells):
+	// "device" (UMAPParams.Spectral), "host", "device+host" when the
+	// device failed on some (Note says why), or "" when there were none.
+	EigenSolver string
+	// Note says why Init differs from the one asked for, if it does, and
+	// why UMAPParams.Spectral fell back to the host, if it did.
+	Note string
 }
 
 // ErrUMAPInput is wrapped by the errors UMAP returns for bad input.
@@ -221,11 +236,22 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 		info.Note = fmt.Sprintf("random init: %d cells >= %d (rapids-singlecell's rule)", n, p.RandomInitCells)
 	}
 	if info.Init == "spectral" && n > 0 {
-		lay, si, err := spectralLayout(g, dim, p.Coords, p.CoordsDim, rng, p.Threads)
+		lay, si, err := spectralLayoutOn(g, dim, p.Coords, p.CoordsDim, rng, p.Threads, p.Spectral, p.Seed)
 		info.Components, info.EigenMatvecs, info.EigenResidual = si.components, si.matvecs, si.resid
+		info.EigenSolver = si.solver()
+		if f := si.fallbacks; len(f) > 0 {
+			if len(f) > 3 {
+				f = append(f[:3:3], fmt.Sprintf("%d more", len(si.fallbacks)-3))
+			}
+			info.Note = "spectral eigensolver on the host after the device's failed on " + strings.Join(f, "; ")
+		}
 		if err != nil {
 			info.Init = "random"
-			info.Note = fmt.Sprintf("spectral initialisation failed, falling back to random: %v", err)
+			note := fmt.Sprintf("spectral initialisation failed, falling back to random: %v", err)
+			if info.Note != "" {
+				note += "; " + info.Note
+			}
+			info.Note = note
 		} else {
 			var big float64
 			for _, v := range lay {

@@ -127,6 +127,12 @@ func (r *runner) umap() error {
 	pca := r.res.PCA
 	sw := startWatch()
 	up := graph.UMAPParams{Seed: r.p.RandomState, Coords: pca.Scores, CoordsDim: pca.NComps}
+	switch r.p.UMAPInit {
+	case "spectral":
+		up.RandomInitCells = -1 // at any size
+	case "random":
+		up.Init = "random"
+	}
 	n := g.Connectivities.Rows
 	start := sw.wall
 	up.Progress = func(done, total int) {
@@ -140,6 +146,9 @@ func (r *runner) umap() error {
 		up.Optimizer = timedOptimizer{o, &optSeconds}
 		where = r.b.Device().Backend
 	}
+	if se, ok := r.b.(backend.SpectralEmbedder); ok {
+		up.Spectral = se
+	}
 	var err error
 	g.UMAP, g.UMAPInfo, err = graph.UMAP(g.Connectivities, up)
 	if err != nil {
@@ -150,7 +159,7 @@ func (r *runner) umap() error {
 	}
 	info := g.UMAPInfo
 	st := sw.step("umap",
-		fmt.Sprintf("umap(min_dist=0.5): %d epochs, %s init, a=%.4f b=%.4f, optimized on the %s", info.NEpochs, info.Init, info.A, info.B, where))
+		fmt.Sprintf("umap(min_dist=0.5): %d epochs, %s init%s, a=%.4f b=%.4f, optimized on the %s", info.NEpochs, info.Init, eigenOn(info.EigenSolver), info.A, info.B, where))
 	if up.Optimizer != nil {
 		st.Parts = map[string]float64{"optimizer": optSeconds, "host (prune, schedule, init)": st.Seconds - optSeconds}
 	}
@@ -270,4 +279,12 @@ func (res *Result) UMAPPicture(path string) error {
 		return fmt.Errorf("pipeline: writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// eigenOn says where the spectral initialization's eigensolver ran.
+func eigenOn(solver string) string {
+	if solver == "" {
+		return ""
+	}
+	return " (eigenvectors on the " + solver + ")"
 }

@@ -22,6 +22,10 @@ type Params struct {
 	NProbes     int     `json:"n_probes"`     // IVF-Flat lists probed per query; 0: 20, as rapids-singlecell
 	Resolution  float64 `json:"resolution"`   // leiden(resolution) (default 1)
 	RandomState uint64  `json:"random_state"` // seed of IVF-Flat training, UMAP and Leiden (scanpy's random_state, default 0)
+	// UMAPInit is umap's start: "spectral" (scanpy's default), "random",
+	// or "" (auto): spectral below 1,000,000 cells, random from there, as
+	// rapids-singlecell switches.
+	UMAPInit string `json:"umap_init,omitempty"`
 }
 
 // DefaultParams returns the notebook's parameters.
@@ -54,6 +58,9 @@ func (p Params) Validate() error {
 	}
 	if p.NPCs < 1 || p.NPCs > p.NComps {
 		bad = append(bad, fmt.Sprintf("n_pcs %d is not in [1, n_comps %d]", p.NPCs, p.NComps))
+	}
+	if p.UMAPInit != "" && p.UMAPInit != "auto" && p.UMAPInit != "spectral" && p.UMAPInit != "random" {
+		bad = append(bad, fmt.Sprintf("umap init %q is not auto, spectral or random", p.UMAPInit))
 	}
 	if p.KNN != "ivfflat" && p.KNN != "exact" {
 		bad = append(bad, fmt.Sprintf("knn %q is neither ivfflat nor exact", p.KNN))

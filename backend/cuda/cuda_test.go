@@ -146,6 +146,30 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestSpectral runs the SpectralEmbedder conformance suite on device 0.
+func TestSpectral(t *testing.T) {
+	needCUDA(t)
+	backendtest.RunSpectral(t, func(t *testing.T) backend.Backend {
+		be, err := New(0)
+		if err != nil {
+			t.Fatalf("New(0): %v", err)
+		}
+		return be
+	})
+}
+
+// TestLeiden runs the CommunityDetector conformance suite on device 0.
+func TestLeiden(t *testing.T) {
+	needCUDA(t)
+	backendtest.RunLeiden(t, func(t *testing.T) backend.Backend {
+		be, err := New(0)
+		if err != nil {
+			t.Fatalf("New(0): %v", err)
+		}
+		return be
+	})
+}
+
 // TestWritePTX regenerates the embedded PTX (bench/gpu/genptx.sh runs it).
 func TestWritePTX(t *testing.T) {
 	if *writePTX == "" {

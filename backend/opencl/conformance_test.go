@@ -19,3 +19,29 @@ func TestConformance(t *testing.T) {
 		return be
 	})
 }
+
+// TestSpectral runs the SpectralEmbedder conformance suite on the test
+// device.
+func TestSpectral(t *testing.T) {
+	p, d := testDevice(t)
+	backendtest.RunSpectral(t, func(t *testing.T) backend.Backend {
+		be, err := New(p, d)
+		if err != nil {
+			noDevice(t, err.Error())
+		}
+		return be
+	})
+}
+
+// TestLeiden runs the CommunityDetector conformance suite on the test
+// device.
+func TestLeiden(t *testing.T) {
+	p, d := testDevice(t)
+	backendtest.RunLeiden(t, func(t *testing.T) backend.Backend {
+		be, err := New(p, d)
+		if err != nil {
+			noDevice(t, err.Error())
+		}
+		return be
+	})
+}

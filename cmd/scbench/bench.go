@@ -74,6 +74,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tmpDir   = fs.String("tmp", "", "`folder` for each run's output store and on-disk cache (default $TMPDIR)")
 		quiet    = fs.Bool("quiet", false, "no progress on stderr")
 		quality  = fs.Bool("quality", false, "after each run that reaches leiden, measure the results' quality: kNN recall@15 against an exact search for 10,000 random cells (on the device when it can), UMAP trustworthiness and neighbour preservation on a sample, Leiden modularity; into the JSON and the table (not timed)")
+		umapInit = fs.String("umap-init", "auto", "umap: start `layout`: spectral, random, or auto (spectral below 1,000,000 cells, random from there, as rapids-singlecell)")
 		leiden   = fs.String("leiden", "device", "where Leiden runs: device (the backend's own Leiden when it has one, else the host) or host (package graph, leidenalg's sequential phases)")
 		write    = fs.Bool("write", false, "also write the output store (to a temporary folder, deleted afterwards); the notebook keeps its results in memory, so by default bench does too")
 	)
@@ -82,6 +83,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *leiden != "device" && *leiden != "host" {
 		return usageError(fs, "--leiden %q: want device or host", *leiden)
+	}
+	switch *umapInit {
+	case "auto", "spectral", "random":
+	default:
+		return usageError(fs, "--umap-init %q: want auto, spectral or random", *umapInit)
 	}
 	if fs.NArg() > 0 {
 		return usageError(fs, "unexpected argument %q", fs.Arg(0))
@@ -166,7 +172,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		opened[key] = true
 		for i := 1; i <= *repeat; i++ {
 			br := benchRun{
-				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write, hostLeiden: *leiden == "host", quality: *quality,
+				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write, hostLeiden: *leiden == "host", quality: *quality, umapInit: *umapInit,
 				cold: *cold, run: i, repeat: *repeat, seed: storeSeed, machine: machine,
 			}
 			sum, err := br.do(stdout, stderr, outDir, date)
@@ -232,9 +238,10 @@ type benchRun struct {
 	step        pipeline.Step
 	threads     int
 	tmp         string
-	write       bool // write the output store, as run does
-	hostLeiden  bool // --leiden host
-	quality     bool // --quality
+	write       bool   // write the output store, as run does
+	hostLeiden  bool   // --leiden host
+	quality     bool   // --quality
+	umapInit    string // --umap-init
 	quiet, cold bool
 	run, repeat int
 	seed        *uint64
@@ -322,7 +329,9 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 		HostLeiden:  br.hostLeiden,
 	}
 	fmt.Fprintf(stderr, "run %d of %d: %s on %s, %d cells, until %s\n", br.run, br.repeat, br.c.api, br.c.Device().Name, in.NObs, br.step)
-	r, runErr := pipeline.Run(br.ctx, br.c.Backend, in, outStore, pipeline.DefaultParams(), opt)
+	params := pipeline.DefaultParams()
+	params.UMAPInit = br.umapInit
+	r, runErr := pipeline.Run(br.ctx, br.c.Backend, in, outStore, params, opt)
 	pr.finish()
 	if runErr != nil {
 		return benchRunSummary{}, runErr

@@ -86,6 +86,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		nLists    = fs.Int("n-lists", 0, "neighbors, ivfflat: inverted lists (0: 2 * next power of two of sqrt(cells), as rapids-singlecell)")
 		nProbes   = fs.Int("n-probes", 0, "neighbors, ivfflat: lists probed per cell (0: 20, as rapids-singlecell)")
 		resol     = fs.Float64("resolution", def.Resolution, "leiden: resolution (larger gives more clusters)")
+		umapInit  = fs.String("umap-init", "auto", "umap: start `layout`: spectral, random, or auto (spectral below 1,000,000 cells, random from there, as rapids-singlecell)")
 		leiden    = fs.String("leiden", "device", "leiden: where it runs: device (the backend's own Leiden when it has one: parallel phases, another partition of the same quality) or host (package graph, leidenalg's sequential phases)")
 		seed      = fs.Uint64("random-state", 0, "seed of the IVF-Flat training, UMAP and Leiden (scanpy's random_state)")
 		picture   = fs.String("picture", "", "path of the UMAP picture coloured by cluster (default: umap.png beside the output store; \"-\": none)")
@@ -103,7 +104,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError(fs, "unexpected argument %q (the input is given with --input)", fs.Arg(0))
 	}
 	p := pipeline.Params{MinGenes: *minGenes, MaxGenes: *maxGenes, TargetSum: *targetSum, NTopGenes: *nTop, NComps: *nComps,
-		NNeighbors: *nNeigh, NPCs: *nPCs, KNN: *knnMethod, NLists: *nLists, NProbes: *nProbes, Resolution: *resol, RandomState: *seed}
+		NNeighbors: *nNeigh, NPCs: *nPCs, KNN: *knnMethod, NLists: *nLists, NProbes: *nProbes, Resolution: *resol, RandomState: *seed, UMAPInit: *umapInit}
 	if *nComps < def.NPCs && !flagSet(fs, "n-pcs") {
 		p.NPCs = *nComps // scanpy uses every component when there are fewer than n_pcs
 	}
