@@ -528,3 +528,55 @@ func TestUMAPGradTable(t *testing.T) {
 		}
 	}
 }
+
+// TestUMAPPruneAndEdgesBlocks checks the row-block versions of the pruning
+// and the schedules against one block and against MakeEpochsPerSample, on
+// a graph with empty rows and rows of very different lengths.
+func TestUMAPPruneAndEdgesBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	const n = 30_011
+	g := sparse.NewCSR(n, n, 0)
+	for i := range n {
+		deg := rng.IntN(12)
+		if i%97 == 0 {
+			deg = 0
+		}
+		if i%1009 == 0 {
+			deg = 400
+		}
+		for range deg {
+			g.Indices = append(g.Indices, int32(rng.IntN(n)))
+			w := float32(rng.Float64())
+			if rng.IntN(10) == 0 {
+				w = 1e-4 // below max/200: pruned
+			}
+			g.Data = append(g.Data, w)
+		}
+		g.Indptr[i+1] = int64(len(g.Data))
+	}
+	one := umapPrune(g, 200, 1)
+	many := umapPrune(g, 200, 7)
+	if len(rowBlocks(g, 7)) < 2 {
+		t.Fatalf("%d entries in one block", g.NNZ())
+	}
+	if !slices.Equal(one.Indptr, many.Indptr) || !slices.Equal(one.Indices, many.Indices) || !slices.Equal(one.Data, many.Data) {
+		t.Fatal("pruning differs between 1 and 7 blocks")
+	}
+	if one.NNZ() == 0 || one.NNZ() == g.NNZ() {
+		t.Fatalf("pruning kept %d of %d entries", one.NNZ(), g.NNZ())
+	}
+	e1, e7 := newUMAPEdges(one, 200, 1), newUMAPEdges(one, 200, 7)
+	want := MakeEpochsPerSample(one.Data, 200)
+	for q := range want {
+		if e1.eps[q] != float32(want[q]) || e7.eps[q] != e1.eps[q] || e1.head[q] != e7.head[q] {
+			t.Fatalf("edge %d: eps %v / %v, want %v; head %d / %d", q, e1.eps[q], e7.eps[q], want[q], e1.head[q], e7.head[q])
+		}
+	}
+	for i := range n {
+		for q := one.Indptr[i]; q < one.Indptr[i+1]; q++ {
+			if e7.head[q] != int32(i) {
+				t.Fatalf("edge %d: head %d, want %d", q, e7.head[q], i)
+			}
+		}
+	}
+}
