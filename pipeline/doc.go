@@ -121,6 +121,15 @@
 //   - Numbers of non-zero values count values that are not zero, as scanpy
 //     does after eliminate_zeros.
 //
+// # Several devices
+//
+// RunDevices spreads passes 1 to 3 over several backends (several GPUs,
+// or CPU backends and PoCL contexts in the tests): chunks are handed to
+// whichever device is free, small per-chunk results are combined on the
+// host in chunk order, and each device's Gram matrix once, in device order;
+// the eigensolve and the graph steps run on the first device. multidev.go
+// has the design.
+//
 // Run returns everything it computed (Result) along with a Report of times
 // per pass, sizes, bytes read and peak memory.
 package pipeline

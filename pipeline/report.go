@@ -48,6 +48,8 @@ type Report struct {
 	Seconds         float64    `json:"seconds"` // wall time of the whole run
 	Steps           []StepTime `json:"steps"`
 	Warnings        []string   `json:"warnings,omitempty"`
+	// Devices are the devices' shares of a run on several (RunDevices).
+	Devices []DeviceUse `json:"devices,omitempty"`
 }
 
 // StepTime is the time of one step of the run. Passes over the data fuse

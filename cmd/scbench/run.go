@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/scbench/scbench/backend"
 	"io"
 	"os"
 	"path/filepath"
@@ -72,6 +73,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		out       = fs.String("out", "", "output `store` (default <input>.scbench.zarr, or scbench-out.zarr for generated data); \"-\" writes nothing")
 		bk        = fs.String("backend", "auto", "compute `backend`: auto, cuda, opencl or cpu (see above)")
 		device    = fs.String("device", "", "GPU `device`: N (CUDA; OpenCL: the Nth device across platforms) or P:D (OpenCL platform P, device D); default the first GPU")
+		devices   = fs.String("devices", "", devicesHelp)
 		threads   = fs.Int("threads", 0, "worker goroutines of the backend and the reader (0: all cores)")
 		chunkRows = fs.Int("chunk-rows", defaultChunkRows, "cells per chunk streamed from the store")
 		minGenes  = fs.Int("min-genes", def.MinGenes, "keep cells with at least this many genes (n_genes_by_counts)")
@@ -131,13 +133,36 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError(fs, "%v", err)
 	}
-	b, err := openBackend(systemAPI(), req, *threads)
+	devList, err := parseDeviceList(*devices)
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	if devList != nil {
+		if *device != "" {
+			return usageError(fs, "--device and --devices: give one of them")
+		}
+		req.dev = devList[0]
+	}
+	api := systemAPI()
+	b, err := openBackend(api, req, *threads)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	if !*quiet {
 		b.printChoice(stderr)
+	}
+	more, err := openMoreDevices(api, b, devList, *device != "")
+	if err != nil {
+		return err
+	}
+	devs := []backend.Backend{b.Backend}
+	for _, c := range more {
+		defer c.Close()
+		devs = append(devs, c.Backend)
+		if !*quiet {
+			fmt.Fprintln(stderr, "also", c.describe())
+		}
 	}
 
 	// The input: a store, or generated data in a temporary folder.
@@ -209,7 +234,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, runErr := pipeline.Run(ctx, b.Backend, in, outPath, p, opt)
+	res, runErr := pipeline.RunDevices(ctx, devs, in, outPath, p, opt)
 	pr.finish()
 	if res != nil {
 		rep := &res.Report
