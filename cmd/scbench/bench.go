@@ -74,6 +74,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tmpDir   = fs.String("tmp", "", "`folder` for each run's output store and on-disk cache (default $TMPDIR)")
 		quiet    = fs.Bool("quiet", false, "no progress on stderr")
 		quality  = fs.Bool("quality", false, "after each run that reaches leiden, measure the results' quality: kNN recall@15 against an exact search for 10,000 random cells (on the device when it can), UMAP trustworthiness and neighbour preservation on a sample, Leiden modularity; into the JSON and the table (not timed)")
+		nProbes  = fs.Int("n-probes", 0, "neighbors, ivfflat: lists probed per cell (0: 20, as rapids-singlecell)")
 		umapInit = fs.String("umap-init", "auto", "umap: start `layout`: spectral, random, or auto (spectral below 1,000,000 cells, random from there, as rapids-singlecell)")
 		leiden   = fs.String("leiden", "device", "where Leiden runs: device (the backend's own Leiden when it has one, else the host) or host (package graph, leidenalg's sequential phases)")
 		write    = fs.Bool("write", false, "also write the output store (to a temporary folder, deleted afterwards); the notebook keeps its results in memory, so by default bench does too")
@@ -172,7 +173,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		opened[key] = true
 		for i := 1; i <= *repeat; i++ {
 			br := benchRun{
-				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write, hostLeiden: *leiden == "host", quality: *quality, umapInit: *umapInit,
+				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write, hostLeiden: *leiden == "host", quality: *quality, umapInit: *umapInit, nProbes: *nProbes,
 				cold: *cold, run: i, repeat: *repeat, seed: storeSeed, machine: machine,
 			}
 			sum, err := br.do(stdout, stderr, outDir, date)
@@ -242,6 +243,7 @@ type benchRun struct {
 	hostLeiden  bool   // --leiden host
 	quality     bool   // --quality
 	umapInit    string // --umap-init
+	nProbes     int    // --n-probes
 	quiet, cold bool
 	run, repeat int
 	seed        *uint64
@@ -330,7 +332,7 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 	}
 	fmt.Fprintf(stderr, "run %d of %d: %s on %s, %d cells, until %s\n", br.run, br.repeat, br.c.api, br.c.Device().Name, in.NObs, br.step)
 	params := pipeline.DefaultParams()
-	params.UMAPInit = br.umapInit
+	params.UMAPInit, params.NProbes = br.umapInit, br.nProbes
 	r, runErr := pipeline.Run(br.ctx, br.c.Backend, in, outStore, params, opt)
 	pr.finish()
 	if runErr != nil {
