@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scbench/scbench/backend"
 	"io"
 	"os"
 	"path/filepath"
@@ -65,6 +66,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		store    = fs.String("store", "", "the input `store`: used when it exists, generated there when not (default: synth-<cells>-seed<seed>.zarr in --dir)")
 		dir      = fs.String("dir", "", "`folder` of generated stores (default: scbench in the user cache folder, e.g. ~/.cache/scbench)")
 		backends = fs.String("backend", "auto", "comma-separated `list` of backends to run: auto, cuda, opencl, cpu")
+		devices  = fs.String("devices", "", devicesHelp)
 		device   = fs.String("device", "", "GPU `device` for every GPU backend listed: N, or P:D for OpenCL (default: each backend's first)")
 		until    = fs.String("until", "leiden", "stop after this `step`: qc, filter, normalize, hvg, scale, pca, neighbors, umap or leiden")
 		out      = fs.String("out", "", "`folder` for the JSON results (default: "+defaultResultsDir+" if it exists here, else the current folder)")
@@ -156,14 +158,35 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var results []benchRunSummary
 	var failed []string
 	opened := map[string]bool{}
+	devList, err := parseDeviceList(*devices)
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	if devList != nil && *device != "" {
+		return usageError(fs, "--device and --devices: give one of them")
+	}
+	api := systemAPI()
 	for _, req := range reqs {
-		c, err := openBackend(systemAPI(), req, *threads)
+		if devList != nil && req.name != "cpu" {
+			req.dev = devList[0]
+		}
+		c, err := openBackend(api, req, *threads)
 		if err != nil {
 			fmt.Fprintf(stderr, "scbench bench: %v\n", err)
 			failed = append(failed, "--backend "+req.name)
 			continue
 		}
 		c.printChoice(stderr)
+		more, err := openMoreDevices(api, c, devList, *device != "")
+		if err != nil {
+			fmt.Fprintf(stderr, "scbench bench: %v\n", err)
+			failed = append(failed, "--backend "+req.name)
+			c.Close()
+			continue
+		}
+		for _, m := range more {
+			fmt.Fprintln(stderr, "also", m.describe())
+		}
 		key := c.api + " " + c.label
 		if opened[key] { // auto landed on a backend the list names too
 			fmt.Fprintf(stderr, "--backend %s: %s was benchmarked already: skipped\n", req.name, strings.TrimSpace(key))
@@ -174,7 +197,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for i := 1; i <= *repeat; i++ {
 			br := benchRun{
 				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write, hostLeiden: *leiden == "host", quality: *quality, umapInit: *umapInit, nProbes: *nProbes,
-				cold: *cold, run: i, repeat: *repeat, seed: storeSeed, machine: machine,
+				cold: *cold, run: i, repeat: *repeat, seed: storeSeed, machine: machine, more: more,
 			}
 			sum, err := br.do(stdout, stderr, outDir, date)
 			if err != nil {
@@ -186,6 +209,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				continue
 			}
 			results = append(results, sum)
+		}
+		for _, m := range more {
+			m.Close()
 		}
 		if err := c.Close(); err != nil {
 			fmt.Fprintf(stderr, "scbench bench: closing %s: %v\n", c.api, err)
@@ -239,11 +265,12 @@ type benchRun struct {
 	step        pipeline.Step
 	threads     int
 	tmp         string
-	write       bool   // write the output store, as run does
-	hostLeiden  bool   // --leiden host
-	quality     bool   // --quality
-	umapInit    string // --umap-init
-	nProbes     int    // --n-probes
+	write       bool      // write the output store, as run does
+	hostLeiden  bool      // --leiden host
+	quality     bool      // --quality
+	umapInit    string    // --umap-init
+	nProbes     int       // --n-probes
+	more        []*chosen // --devices: the devices beside c
 	quiet, cold bool
 	run, repeat int
 	seed        *uint64
@@ -333,7 +360,11 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 	fmt.Fprintf(stderr, "run %d of %d: %s on %s, %d cells, until %s\n", br.run, br.repeat, br.c.api, br.c.Device().Name, in.NObs, br.step)
 	params := pipeline.DefaultParams()
 	params.UMAPInit, params.NProbes = br.umapInit, br.nProbes
-	r, runErr := pipeline.Run(br.ctx, br.c.Backend, in, outStore, params, opt)
+	devs := []backend.Backend{br.c.Backend}
+	for _, m := range br.more {
+		devs = append(devs, m.Backend)
+	}
+	r, runErr := pipeline.RunDevices(br.ctx, devs, in, outStore, params, opt)
 	pr.finish()
 	if runErr != nil {
 		return benchRunSummary{}, runErr
@@ -354,7 +385,11 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 		res.Quality = &q
 	}
 
-	name, err := resultName(outDir, date, br.c.api, deviceSlug(rep.Device), in.NObs, br.cold)
+	slug := deviceSlug(rep.Device)
+	if len(br.more) > 0 {
+		slug += fmt.Sprintf("-x%d", len(br.more)+1) // several devices
+	}
+	name, err := resultName(outDir, date, br.c.api, slug, in.NObs, br.cold)
 	if err != nil {
 		return benchRunSummary{}, err
 	}
