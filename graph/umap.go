@@ -66,6 +66,7 @@ import (
 	"sync/atomic"
 
 	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/internal/parallel"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -296,7 +297,7 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 func umapPrune(g *sparse.CSR, nEpochs, threads int) *sparse.CSR {
 	blocks := rowBlocks(g, threads)
 	maxes := make([]float32, len(blocks))
-	parallelBlocks(blocks, func(b, lo, hi int) {
+	parallel.Blocks(blocks, func(b, lo, hi int) {
 		var m float32
 		for _, w := range g.Data[g.Indptr[lo]:g.Indptr[hi]] {
 			m = max(m, w)
@@ -311,7 +312,7 @@ func umapPrune(g *sparse.CSR, nEpochs, threads int) *sparse.CSR {
 	keep := func(w float32) bool { return float64(w) >= thr && w > 0 }
 	out := sparse.NewCSR(g.Rows, g.Cols, 0)
 	// Row counts first, so that each block knows where its entries go.
-	parallelBlocks(blocks, func(_, lo, hi int) {
+	parallel.Blocks(blocks, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			var c int64
 			for _, w := range g.Data[g.Indptr[i]:g.Indptr[i+1]] {
@@ -328,7 +329,7 @@ func umapPrune(g *sparse.CSR, nEpochs, threads int) *sparse.CSR {
 	nnz := out.Indptr[g.Rows]
 	out.Indices = make([]int32, nnz)
 	out.Data = make([]float32, nnz)
-	parallelBlocks(blocks, func(_, lo, hi int) {
+	parallel.Blocks(blocks, func(_, lo, hi int) {
 		at := out.Indptr[lo]
 		for i := lo; i < hi; i++ {
 			cols, vals := g.Row(i)
@@ -361,19 +362,6 @@ func rowBlocks(g *sparse.CSR, threads int) [][2]int {
 		out = append(out, [2]int{0, g.Rows})
 	}
 	return out
-}
-
-// parallelBlocks runs fn on each block, in parallel.
-func parallelBlocks(blocks [][2]int, fn func(b, lo, hi int)) {
-	if len(blocks) == 1 {
-		fn(0, blocks[0][0], blocks[0][1])
-		return
-	}
-	var wg sync.WaitGroup
-	for b, r := range blocks {
-		wg.Go(func() { fn(b, r[0], r[1]) })
-	}
-	wg.Wait()
 }
 
 // umapRescale maps each dimension of emb linearly onto [0, 10].
@@ -433,7 +421,7 @@ func newUMAPEdges(g *sparse.CSR, nEpochs, threads int) *umapEdges {
 	}
 	blocks := rowBlocks(g, threads)
 	maxes := make([]float64, len(blocks))
-	parallelBlocks(blocks, func(b, lo, hi int) {
+	parallel.Blocks(blocks, func(b, lo, hi int) {
 		var wmax float64
 		for i := lo; i < hi; i++ {
 			for q := g.Indptr[i]; q < g.Indptr[i+1]; q++ {
@@ -448,7 +436,7 @@ func newUMAPEdges(g *sparse.CSR, nEpochs, threads int) *umapEdges {
 		wmax = max(wmax, v)
 	}
 	// MakeEpochsPerSample's arithmetic, edge by edge, into float32.
-	parallelBlocks(blocks, func(_, lo, hi int) {
+	parallel.Blocks(blocks, func(_, lo, hi int) {
 		for q := g.Indptr[lo]; q < g.Indptr[hi]; q++ {
 			ns := float64(nEpochs) * (float64(g.Data[q]) / wmax)
 			if ns > 0 {

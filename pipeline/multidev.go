@@ -229,7 +229,7 @@ func (d *mdev) free() error {
 }
 
 func (m *multi) run(out string) (err error) {
-	r, rep := m.runner, &m.res.Report
+	r := m.runner
 	defer func() {
 		for _, d := range m.devs {
 			if cerr := d.free(); err == nil && cerr != nil {
@@ -241,76 +241,8 @@ func (m *multi) run(out string) (err error) {
 			r.w = nil
 		}
 	}()
-	r.pass2Needed = out != "" || r.until >= StepPCA
-	if err := m.pass1(); err != nil {
-		return err
-	}
-	if r.until >= StepHVG {
-		sw := startWatch()
-		if err := r.selectGenes(); err != nil {
-			return err
-		}
-		rep.Steps = append(rep.Steps, sw.step("hvg", "highly_variable_genes(flavor=cell_ranger) on the host"))
-	}
-	if r.until >= StepScale {
-		g := r.res.Genes
-		r.res.ScaleMean = make([]float64, len(r.res.HVGIndex))
-		variance := make([]float64, len(r.res.HVGIndex))
-		for k, j := range r.res.HVGIndex {
-			r.res.ScaleMean[k] = g.Mean[j]
-			variance[k] = g.Variance[j]
-		}
-		r.res.ScaleStd = ScaleStd(variance)
-	}
-	nObs, nVar := r.outShape()
-	rep.CellsOut, rep.GenesOut = nObs, nVar
-	if out != "" {
-		r.w, err = anndata.Create(out, nObs, nVar, nil)
-		if err != nil {
-			return fmt.Errorf("pipeline: creating the output store: %w", err)
-		}
-	}
-	if r.w != nil || r.until >= StepPCA {
-		if err := m.pass2(); err != nil {
-			return err
-		}
-	}
-	if r.until >= StepPCA {
-		if err := m.pca(); err != nil {
-			return err
-		}
-	}
-	// The graph steps, on devs[0], as Run runs them.
-	for _, st := range []struct {
-		step Step
-		run  func() error
-	}{{StepNeighbors, r.neighbors}, {StepUMAP, r.umap}, {StepLeiden, r.leiden}} {
-		if r.until >= st.step {
-			if err := st.run(); err != nil {
-				return err
-			}
-		}
-	}
-	if r.w != nil {
-		sw := startWatch()
-		if err := r.writeAnnotations(); err != nil {
-			return err
-		}
-		if err := r.w.Close(); err != nil {
-			r.w = nil // a failed Close has removed the temporary store
-			return fmt.Errorf("pipeline: finishing the output store %s: %w", out, err)
-		}
-		r.w = nil
-		rep.Steps = append(rep.Steps, sw.step("write", "obs, var, obsm, varm, obsp, uns; close the store"))
-	}
-	if r.until >= StepLeiden && r.opt.Picture != "" {
-		sw := startWatch()
-		if err := r.res.UMAPPicture(r.opt.Picture); err != nil {
-			return err
-		}
-		rep.Steps = append(rep.Steps, sw.step("picture", "sc.pl.umap(color=\"leiden\") as "+r.opt.Picture))
-	}
-	return nil
+	// The graph steps run on devs[0], as Run runs them.
+	return r.steps(out, passes{m.pass1, m.pass2, m.pca})
 }
 
 // deviceParts records the devices' shares of a pass in its step.

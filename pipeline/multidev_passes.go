@@ -593,14 +593,10 @@ func (m *multi) pca() error {
 	sw := startWatch()
 	p := len(res.HVGIndex)
 	n := res.Obs.NKept
-	k, msg := clampComps(r.p.NComps, n, p)
-	if msg != "" {
-		r.warn("pca: %s", msg)
+	k, err := r.pcaComps()
+	if err != nil {
+		return err
 	}
-	if k < 1 {
-		return fmt.Errorf("pipeline: PCA of %d cells x %d genes has no component", n, p)
-	}
-	res.Report.NComps = k
 	z := r.z
 
 	// ZᵀZ: the devices' matrices added once, in device order, in float64.
@@ -626,27 +622,10 @@ func (m *multi) pca() error {
 	gram = nil
 	combined := time.Since(sw.wall).Seconds()
 
-	// C = Z^T Z/(n-1) - n/(n-1) mu_z mu_z^T, in place on devs[0].
-	mu, err := allocF64(b, p)
+	// The covariance and its eigenpairs, in place on devs[0].
+	vals, vecs, err := covarianceEigen(b, d0.gram, z.Mean, n, k)
 	if err != nil {
 		return err
-	}
-	defer mu.Free()
-	if err := b.Write(mu, z.Mean); err != nil {
-		return err
-	}
-	M := backend.Dense{Rows: p, Cols: 1, Data: mu}
-	alpha, beta := covarianceUpdate(n)
-	if err := b.Gemm(false, true, alpha, M, M, beta, d0.gram); err != nil {
-		return fmt.Errorf("pipeline: centring the covariance: %w", err)
-	}
-	eig := b.EigSymTop
-	if bt, ok := b.(eigSymTopTol); ok {
-		eig = func(a backend.Dense, k int) ([]float64, backend.Dense, error) { return bt.EigSymTopTol(a, k, pcaTol) }
-	}
-	vals, vecs, err := eig(d0.gram, k)
-	if err != nil {
-		return fmt.Errorf("pipeline: eigenvectors of the %d x %d covariance: %w", p, p, err)
 	}
 	d0.gram.Data.Free()
 	d0.gram = backend.Dense{}

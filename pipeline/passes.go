@@ -6,6 +6,7 @@ import (
 
 	"github.com/scbench/scbench/anndata"
 	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/internal/parallel"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -613,20 +614,15 @@ func (r *runner) pca() error {
 	sw := startWatch()
 	p := len(res.HVGIndex)
 	n := res.Obs.NKept
-	k, msg := clampComps(r.p.NComps, n, p)
-	if msg != "" {
-		r.warn("pca: %s", msg)
+	k, err := r.pcaComps()
+	if err != nil {
+		return err
 	}
-	if k < 1 {
-		return fmt.Errorf("pipeline: PCA of %d cells x %d genes has no component", n, p)
-	}
-	res.Report.NComps = k
 	z := r.z
 
 	var vals, v []float64
 	var vecs backend.Dense
 	if r.matrixFree {
-		var err error
 		if vals, v, err = r.eigenMatrixFree(k); err != nil {
 			return err
 		}
@@ -640,26 +636,8 @@ func (r *runner) pca() error {
 			return err
 		}
 	} else {
-		// C = Z^T Z/(n-1) - n/(n-1) mu_z mu_z^T, in place on the device.
-		mu, err := allocF64(b, p)
-		if err != nil {
+		if vals, vecs, err = covarianceEigen(b, r.gram, z.Mean, n, k); err != nil {
 			return err
-		}
-		defer mu.Free()
-		if err := b.Write(mu, z.Mean); err != nil {
-			return err
-		}
-		M := backend.Dense{Rows: p, Cols: 1, Data: mu}
-		alpha, beta := covarianceUpdate(n)
-		if err := b.Gemm(false, true, alpha, M, M, beta, r.gram); err != nil {
-			return fmt.Errorf("pipeline: centring the covariance: %w", err)
-		}
-		eig := b.EigSymTop
-		if bt, ok := b.(eigSymTopTol); ok {
-			eig = func(a backend.Dense, k int) ([]float64, backend.Dense, error) { return bt.EigSymTopTol(a, k, pcaTol) }
-		}
-		if vals, vecs, err = eig(r.gram, k); err != nil {
-			return fmt.Errorf("pipeline: eigenvectors of the %d x %d covariance: %w", p, p, err)
 		}
 		r.gram.Data.Free()
 		r.gram = backend.Dense{}
@@ -708,7 +686,7 @@ func (r *runner) pca() error {
 		}
 		t := time.Now()
 		dst := pr.Scores[row*k : (row+m.Rows)*k]
-		forBlocks(rowBlocks(m.Rows, k), func(_, lo, hi int) {
+		parallel.Blocks(rowBlocks(m.Rows, k), func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
 				for c := range k {
 					dst[i*k+c] = float32(host[i*k+c] - off[c])
@@ -721,7 +699,6 @@ func (r *runner) pca() error {
 		r.progress(pass3Name, done, nChunks, row, start)
 		return r.canceled(pass3Name)
 	}
-	var err error
 	if r.zResident {
 		nChunks = len(r.zDev)
 		for _, m := range r.zDev {

@@ -20,7 +20,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
+
+	"github.com/scbench/scbench/internal/parallel"
 )
 
 // covarianceUpdate returns alpha and beta of C = alpha*mu*mu^T + beta*G,
@@ -74,7 +75,7 @@ func flipSigns(scores []float32, n int, loadings []float64, p, k int) {
 	}
 	blocks := rowBlocks(n, k)
 	parts := make([]argMax, len(blocks))
-	forBlocks(blocks, func(b int, lo, hi int) {
+	parallel.Blocks(blocks, func(b int, lo, hi int) {
 		am := argMax{best: make([]float32, k), arg: make([]int, k)}
 		for c := range am.best {
 			am.best[c] = -1
@@ -105,7 +106,7 @@ func flipSigns(scores []float32, n int, loadings []float64, p, k int) {
 	if !anyFlip {
 		return
 	}
-	forBlocks(blocks, func(_ int, lo, hi int) {
+	parallel.Blocks(blocks, func(_ int, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := scores[i*k : (i+1)*k]
 			for c, f := range flip {
@@ -139,20 +140,23 @@ func rowBlocks(n, width int) [][2]int {
 	return out
 }
 
-// forBlocks runs fn on each block, in parallel.
-func forBlocks(blocks [][2]int, fn func(b, lo, hi int)) {
-	if len(blocks) == 1 {
-		fn(0, blocks[0][0], blocks[0][1])
-		return
-	}
-	var wg sync.WaitGroup
-	for b, r := range blocks {
-		wg.Go(func() { fn(b, r[0], r[1]) })
-	}
-	wg.Wait()
-}
-
 func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
+
+// pcaComps returns the number of components PCA computes (n_comps,
+// clamped; see clampComps), records it in the report and warns when it
+// differs from n_comps.
+func (r *runner) pcaComps() (int, error) {
+	p, n := len(r.res.HVGIndex), r.res.Obs.NKept
+	k, msg := clampComps(r.p.NComps, n, p)
+	if msg != "" {
+		r.warn("pca: %s", msg)
+	}
+	if k < 1 {
+		return 0, fmt.Errorf("pipeline: PCA of %d cells x %d genes has no component", n, p)
+	}
+	r.res.Report.NComps = k
+	return k, nil
+}
 
 // clampComps limits n_comps as scanpy's arpack path must: fewer components
 // than min(cells, genes).

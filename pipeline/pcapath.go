@@ -68,6 +68,36 @@ type eigSymTopTol interface {
 	EigSymTopTol(a backend.Dense, k int, tol float64) ([]float64, backend.Dense, error)
 }
 
+// covarianceEigen turns the Gram matrix gram (p x p, on b) of n cells with
+// column means mean into their covariance C = Z^T Z/(n-1) - n/(n-1) mu
+// mu^T, in place, and returns its k leading eigenpairs (EigSymTopTol with
+// pcaTol where b has it). The caller frees gram and vecs.
+func covarianceEigen(b backend.Backend, gram backend.Dense, mean []float64, n, k int) ([]float64, backend.Dense, error) {
+	p := gram.Rows
+	mu, err := allocF64(b, p)
+	if err != nil {
+		return nil, backend.Dense{}, err
+	}
+	defer mu.Free()
+	if err := b.Write(mu, mean); err != nil {
+		return nil, backend.Dense{}, err
+	}
+	M := backend.Dense{Rows: p, Cols: 1, Data: mu}
+	alpha, beta := covarianceUpdate(n)
+	if err := b.Gemm(false, true, alpha, M, M, beta, gram); err != nil {
+		return nil, backend.Dense{}, fmt.Errorf("pipeline: centring the covariance: %w", err)
+	}
+	eig := b.EigSymTop
+	if bt, ok := b.(eigSymTopTol); ok {
+		eig = func(a backend.Dense, k int) ([]float64, backend.Dense, error) { return bt.EigSymTopTol(a, k, pcaTol) }
+	}
+	vals, vecs, err := eig(gram, k)
+	if err != nil {
+		return nil, backend.Dense{}, fmt.Errorf("pipeline: eigenvectors of the %d x %d covariance: %w", p, p, err)
+	}
+	return vals, vecs, nil
+}
+
 // fastGram is implemented by backends whose GramAccumulate runs on a
 // vendor BLAS (backend/gpu with cuBLAS).
 type fastGram interface {

@@ -167,7 +167,6 @@ func (r *runner) warn(format string, a ...any) {
 }
 
 func (r *runner) run(out string) (err error) {
-	rep := &r.res.Report
 	defer func() {
 		r.freeDevice()
 		if r.cache != nil {
@@ -183,8 +182,22 @@ func (r *runner) run(out string) (err error) {
 		}
 	}()
 
+	return r.steps(out, passes{r.pass1, r.pass2, r.pca})
+}
+
+// passes are the data passes of a run: on one device (runner's) or on
+// several (multi's); the steps around them are the same.
+type passes struct {
+	pass1, pass2, pca func() error
+}
+
+// steps runs the workflow up to r.until with the given passes: pass 1,
+// HVG, scale's statistics, pass 2 (and the output's X), PCA, the graph
+// steps, the output store's annotations and the picture.
+func (r *runner) steps(out string, ps passes) (err error) {
+	rep := &r.res.Report
 	r.pass2Needed = out != "" || r.until >= StepPCA
-	if err := r.pass1(); err != nil {
+	if err := ps.pass1(); err != nil {
 		return err
 	}
 	if r.until >= StepHVG {
@@ -214,12 +227,12 @@ func (r *runner) run(out string) (err error) {
 		}
 	}
 	if r.w != nil || r.until >= StepPCA {
-		if err := r.pass2(); err != nil {
+		if err := ps.pass2(); err != nil {
 			return err
 		}
 	}
 	if r.until >= StepPCA {
-		if err := r.pca(); err != nil {
+		if err := ps.pca(); err != nil {
 			return err
 		}
 	}
