@@ -128,7 +128,7 @@ func BenchmarkLeiden100k(b *testing.B) {
 			b.ReportMetric(eps/1e6/float64(threads), "Medges/s/core")
 			b.Logf("n=%d nnz=%d (%.1f per node): %.3f s, %d clusters (planted %d, ARI %.4f), modularity %.5f, %d passes, %d levels, %d moves",
 				adj.Rows, adj.NNZ(), float64(adj.NNZ())/float64(adj.Rows), sec, info.Clusters, int(truth[len(truth)-1])+1,
-				leidenARI(labels, truth), info.Modularity, info.Iterations, info.Levels, info.Moves)
+				AdjustedRandIndex(labels, truth), info.Modularity, info.Iterations, info.Levels, info.Moves)
 		})
 	}
 }

@@ -168,7 +168,7 @@ func BenchmarkLeidenKNN(b *testing.B) {
 				h.Write([]byte{byte(l), byte(l >> 8), byte(l >> 16), byte(l >> 24)})
 			}
 			b.Logf("n=%d nnz=%d: %.3f s wall, %.3f cpu-s; labels %016x; %d clusters (%d subtypes planted, ARI %.3f), modularity %.5f, %d passes, %d levels, %d moves",
-				adj.Rows, adj.NNZ(), sec, cpu, h.Sum64(), info.Clusters, planted, leidenARI(labels, truth), info.Modularity, info.Iterations, info.Levels, info.Moves)
+				adj.Rows, adj.NNZ(), sec, cpu, h.Sum64(), info.Clusters, planted, AdjustedRandIndex(labels, truth), info.Modularity, info.Iterations, info.Levels, info.Moves)
 		})
 	}
 }

@@ -124,7 +124,7 @@ func TestLeidenScanpyReference(t *testing.T) {
 			for _, l := range ref {
 				refClusters = max(refClusters, int(l)+1)
 			}
-			score := leidenARI(labels, ref)
+			score := AdjustedRandIndex(labels, ref)
 			t.Logf("%s: %d cells, %d entries, %.3f s; ours: %d clusters, modularity %.5f, %d passes, %d levels, %d moves; scanpy: %d clusters, modularity %.5f; ARI %.4f",
 				c.ds, adj.Rows, adj.NNZ(), elapsed.Seconds(), info.Clusters, info.Modularity, info.Iterations, info.Levels, info.Moves, refClusters, qRef, score)
 			if info.Modularity < qRef-0.01 {
@@ -146,7 +146,7 @@ func TestLeidenScanpyReference(t *testing.T) {
 					t.Fatal(err)
 				}
 				msg = append(msg, fmt.Sprintf("seed %d: %d clusters, Q %.5f, ARI vs scanpy %.3f, vs seed 0 %.3f",
-					seed, i2.Clusters, i2.Modularity, leidenARI(l2, ref), leidenARI(l2, labels)))
+					seed, i2.Clusters, i2.Modularity, AdjustedRandIndex(l2, ref), AdjustedRandIndex(l2, labels)))
 			}
 			t.Log(strings.Join(msg, "; "))
 		})

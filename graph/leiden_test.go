@@ -647,42 +647,13 @@ func TestLeidenSmallGraphs(t *testing.T) {
 	})
 }
 
-// leidenARI is the adjusted Rand index of two labellings (Hubert and Arabie 1985).
-func leidenARI(a, b []int32) float64 {
-	type pair struct{ x, y int32 }
-	cont := map[pair]int{}
-	ra, rb := map[int32]int{}, map[int32]int{}
-	for i := range a {
-		cont[pair{a[i], b[i]}]++
-		ra[a[i]]++
-		rb[b[i]]++
-	}
-	c2 := func(n int) float64 { return float64(n) * float64(n-1) / 2 }
-	var index, sa, sb float64
-	for _, n := range cont {
-		index += c2(n)
-	}
-	for _, n := range ra {
-		sa += c2(n)
-	}
-	for _, n := range rb {
-		sb += c2(n)
-	}
-	expected := sa * sb / c2(len(a))
-	maxIndex := (sa + sb) / 2
-	if maxIndex == expected {
-		return 1
-	}
-	return (index - expected) / (maxIndex - expected)
-}
-
-func TestLeidenARI(t *testing.T) {
+func TestAdjustedRandIndex(t *testing.T) {
 	a := []int32{0, 0, 1, 1, 2, 2}
-	if v := leidenARI(a, []int32{5, 5, 3, 3, 9, 9}); math.Abs(v-1) > 1e-12 {
+	if v := AdjustedRandIndex(a, []int32{5, 5, 3, 3, 9, 9}); math.Abs(v-1) > 1e-12 {
 		t.Errorf("relabelled: ARI %g, want 1", v)
 	}
 	// sklearn.metrics.adjusted_rand_score([0,0,1,1,2,2],[0,0,1,2,2,2]) = 0.4444...
-	if v := leidenARI(a, []int32{0, 0, 1, 2, 2, 2}); math.Abs(v-4.0/9) > 1e-12 {
+	if v := AdjustedRandIndex(a, []int32{0, 0, 1, 2, 2, 2}); math.Abs(v-4.0/9) > 1e-12 {
 		t.Errorf("ARI %g, want 4/9", v)
 	}
 }
@@ -704,7 +675,7 @@ func TestLeidenPlantedAndDeterministic(t *testing.T) {
 			a, b = append(a, l1[v]), append(b, truth[v])
 		}
 	}
-	score := leidenARI(a, b)
+	score := AdjustedRandIndex(a, b)
 	qTruth := Modularity(adj, truth, 1)
 	t.Logf("planted: ARI %.4f, modularity %.5f (truth %.5f), %+v", score, info.Modularity, qTruth, info)
 	if score < 0.95 {
@@ -766,7 +737,7 @@ func TestLeidenThreads(t *testing.T) {
 		if first == nil {
 			first = labels
 			qTruth := Modularity(adj, truth, 1)
-			t.Logf("n=%d: %+v; planted partition's modularity %.5f, ARI %.4f", n, info, qTruth, leidenARI(labels, truth))
+			t.Logf("n=%d: %+v; planted partition's modularity %.5f, ARI %.4f", n, info, qTruth, AdjustedRandIndex(labels, truth))
 			if info.Modularity < qTruth-0.01 {
 				t.Errorf("modularity %.5f, planted partition's %.5f", info.Modularity, qTruth)
 			}

@@ -57,7 +57,7 @@ func checkGraph(t *testing.T, ds string, res *Result, nPCs int) {
 	}
 	ours := graph.Modularity(g.Connectivities, g.Leiden, res.Report.Params.Resolution)
 	theirs := graph.Modularity(g.Connectivities, refLabels, res.Report.Params.Resolution)
-	ari := adjustedRand(g.Leiden, refLabels)
+	ari := graph.AdjustedRandIndex(g.Leiden, refLabels)
 	t.Logf("%s: leiden %d clusters (scanpy %d), modularity %.4f (scanpy's partition on our graph %.4f), ARI %.3f",
 		ds, g.LeidenInfo.Clusters, refK, ours, theirs, ari)
 	if ours < theirs-0.01 {
@@ -176,31 +176,4 @@ func embeddingQuality(high []float32, d int, xy []float32, n, k int) (trust, pre
 	nf, kf := float64(n), float64(k)
 	trust = 1 - 2/(nf*kf*(2*nf-3*kf-1))*penalty
 	return trust, float64(keptAll) / (nf * kf)
-}
-
-// adjustedRand is the adjusted Rand index of two labelings.
-func adjustedRand(a, b []int32) float64 {
-	type pair struct{ x, y int32 }
-	nij := map[pair]float64{}
-	ai := map[int32]float64{}
-	bj := map[int32]float64{}
-	for i := range a {
-		nij[pair{a[i], b[i]}]++
-		ai[a[i]]++
-		bj[b[i]]++
-	}
-	c2 := func(v float64) float64 { return v * (v - 1) / 2 }
-	var sij, sa, sb float64
-	for _, v := range nij {
-		sij += c2(v)
-	}
-	for _, v := range ai {
-		sa += c2(v)
-	}
-	for _, v := range bj {
-		sb += c2(v)
-	}
-	total := c2(float64(len(a)))
-	expected := sa * sb / total
-	return (sij - expected) / ((sa+sb)/2 - expected)
 }

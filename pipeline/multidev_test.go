@@ -19,6 +19,7 @@ import (
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/backend/cpu"
 	"github.com/scbench/scbench/backend/opencl"
+	"github.com/scbench/scbench/graph"
 	"github.com/scbench/scbench/internal/shareddata"
 	"github.com/scbench/scbench/sparse"
 )
@@ -357,7 +358,7 @@ func TestMultiDevGraph(t *testing.T) {
 	if res.Graph == nil || res.Graph.Leiden == nil || len(res.Graph.UMAP) != 2*res.Obs.NKept {
 		t.Fatalf("graph steps missing: %+v", res.Graph)
 	}
-	ari := adjustedRand(res.Graph.Leiden, one.Graph.Leiden)
+	ari := graph.AdjustedRandIndex(res.Graph.Leiden, one.Graph.Leiden)
 	t.Logf("Leiden: %d clusters (one device %d), ARI %.4f", res.Graph.LeidenInfo.Clusters, one.Graph.LeidenInfo.Clusters, ari)
 	if ari < 0.95 {
 		t.Errorf("Leiden ARI against one device %.4f < 0.95", ari)

@@ -47,35 +47,6 @@ func leidenReference(t *testing.T, ds string) (*sparse.CSR, []int32) {
 	return adj, labels
 }
 
-// leidenARI is the adjusted Rand index of two labellings (Hubert and
-// Arabie 1985).
-func leidenARI(a, b []int32) float64 {
-	type pair struct{ x, y int32 }
-	cont := map[pair]int{}
-	ra, rb := map[int32]int{}, map[int32]int{}
-	for i := range a {
-		cont[pair{a[i], b[i]}]++
-		ra[a[i]]++
-		rb[b[i]]++
-	}
-	c2 := func(n int) float64 { return float64(n) * float64(n-1) / 2 }
-	var index, sa, sb float64
-	for _, n := range cont {
-		index += c2(n)
-	}
-	for _, n := range ra {
-		sa += c2(n)
-	}
-	for _, n := range rb {
-		sb += c2(n)
-	}
-	expected := sa * sb / c2(len(a))
-	if maxIndex := (sa + sb) / 2; maxIndex != expected {
-		return (index - expected) / (maxIndex - expected)
-	}
-	return 1
-}
-
 func leidenClusters(labels []int32) int {
 	n := int32(0)
 	for _, l := range labels {
@@ -110,7 +81,7 @@ func TestLeidenScanpy(t *testing.T) {
 			q := graph.Modularity(adj, labels, 1)
 			qRef := graph.Modularity(adj, ref, 1)
 			refClusters := leidenClusters(ref)
-			ari := leidenARI(labels, ref)
+			ari := graph.AdjustedRandIndex(labels, ref)
 			start = time.Now()
 			host, hinfo, err := graph.Leiden(adj, graph.DefaultLeidenParams())
 			hostElapsed := time.Since(start)
@@ -118,8 +89,8 @@ func TestLeidenScanpy(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%s: %d cells, %d entries. device (PoCL): %d clusters, modularity %.5f, ARI vs scanpy %.4f, vs graph.Leiden %.4f, %.3f s, %d passes, %d levels, %d sweeps, %d moves; scanpy: %d clusters, modularity %.5f; graph.Leiden: %d clusters, modularity %.5f, ARI vs scanpy %.4f, %.3f s",
-				c.ds, adj.Rows, adj.NNZ(), info.Clusters, q, ari, leidenARI(labels, host), elapsed.Seconds(), info.Iterations,
-				info.Levels, info.Sweeps, info.Moves, refClusters, qRef, hinfo.Clusters, hinfo.Modularity, leidenARI(host, ref),
+				c.ds, adj.Rows, adj.NNZ(), info.Clusters, q, ari, graph.AdjustedRandIndex(labels, host), elapsed.Seconds(), info.Iterations,
+				info.Levels, info.Sweeps, info.Moves, refClusters, qRef, hinfo.Clusters, hinfo.Modularity, graph.AdjustedRandIndex(host, ref),
 				hostElapsed.Seconds())
 			if math.Abs(q-info.Modularity) > 1e-9 {
 				t.Errorf("reported modularity %.9f, graph.Modularity %.9f", info.Modularity, q)
@@ -139,7 +110,7 @@ func TestLeidenScanpy(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Logf("seed %d: %d clusters, modularity %.5f, ARI vs scanpy %.4f, vs seed 0 %.4f", seed, i2.Clusters,
-					i2.Modularity, leidenARI(l2, ref), leidenARI(l2, labels))
+					i2.Modularity, graph.AdjustedRandIndex(l2, ref), graph.AdjustedRandIndex(l2, labels))
 			}
 		})
 	}
@@ -244,7 +215,7 @@ func TestLeidenKNNTiming(t *testing.T) {
 	q := graph.Modularity(adj, labels, 1)
 	t.Logf("device (PoCL): %d clusters, modularity %.5f, %.2f s (%d passes, %d levels, %d sweeps, %d moves); graph.Leiden: %d clusters, modularity %.5f, %.2f s; ARI between them %.4f",
 		info.Clusters, q, dev.Seconds(), info.Iterations, info.Levels, info.Sweeps, info.Moves, hinfo.Clusters,
-		hinfo.Modularity, hostTime.Seconds(), leidenARI(labels, host))
+		hinfo.Modularity, hostTime.Seconds(), graph.AdjustedRandIndex(labels, host))
 	if q < hinfo.Modularity-0.01 {
 		t.Errorf("modularity %.5f, graph.Leiden's %.5f", q, hinfo.Modularity)
 	}
