@@ -18,6 +18,11 @@ type KNNParams struct {
 	NLists, NProbes, TrainSample, KMeansIters int
 	// Seed makes the IVF-Flat training deterministic.
 	Seed uint64
+	// Refine is the number of rounds of neighbour-of-neighbour
+	// refinement after an IVF-Flat search, as knn.Refine defines them
+	// (the same candidates, ranked by float64 distance); 0: none. The
+	// exact method ignores it.
+	Refine int
 }
 
 // NeighborSearcher finds nearest neighbours on a device.

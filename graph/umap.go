@@ -64,6 +64,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/internal/parallel"
@@ -132,7 +133,14 @@ type UMAPInfo struct {
 	// Note says why Init differs from the one asked for, if it does, and
 	// why UMAPParams.Spectral fell back to the host, if it did.
 	Note string
+	Times UMAPTimes
 }
+
+// UMAPTimes are the seconds of UMAP's phases: the weight checks and the
+// pruning, the start (the spectral layout's eigenproblems included), the
+// edges' schedule, and the optimization (UMAPParams.Optimizer's call when
+// there is one, its uploads included).
+type UMAPTimes struct{ Prune, Init, Schedule, Optimize float64 }
 
 // ErrUMAPInput is wrapped by the errors UMAP returns for bad input.
 var ErrUMAPInput = errors.New("graph: invalid UMAP input")
@@ -191,12 +199,15 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 	if conn.Cols != n {
 		return nil, info, fmt.Errorf("%w: graph is %d x %d, want square", ErrUMAPInput, n, conn.Cols)
 	}
-	for q, w := range conn.Data {
-		if !(w >= 0) || math.IsInf(float64(w), 1) {
-			return nil, info, fmt.Errorf("%w: edge %d has weight %v (want finite and >= 0)", ErrUMAPInput, q, w)
-		}
-	}
 	p = p.withDefaults()
+	start := time.Now()
+	lap := func(d *float64) {
+		now := time.Now()
+		*d, start = now.Sub(start).Seconds(), now
+	}
+	if err := umapCheckWeights(conn, p.Threads); err != nil {
+		return nil, info, err
+	}
 	dim := p.NComponents
 	switch {
 	case dim < 1:
@@ -229,6 +240,7 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 	}
 	g := umapPrune(conn, cut, p.Threads)
 	info.Edges = g.NNZ()
+	lap(&info.Times.Prune)
 
 	rng := rand.New(rand.NewPCG(p.Seed, 0x5ca1ab1e))
 	emb := make([]float32, n*dim)
@@ -274,10 +286,13 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 		}
 	}
 	umapRescale(emb, dim)
+	lap(&info.Times.Init)
 
 	e := newUMAPEdges(g, info.NEpochs, p.Threads)
+	lap(&info.Times.Schedule)
 	if p.Optimizer == nil {
 		info.Samples = umapOptimize(emb, dim, e, info.NEpochs, n, p, info.A, info.B)
+		lap(&info.Times.Optimize)
 		return emb, info, nil
 	}
 	var err error
@@ -285,10 +300,27 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 		Dim: dim, NEpochs: info.NEpochs, A: info.A, B: info.B, Gamma: p.RepulsionStrength,
 		LearningRate: p.LearningRate, NegativeSampleRate: p.NegativeSampleRate, Seed: p.Seed, Progress: p.Progress,
 	})
+	lap(&info.Times.Optimize)
 	if err != nil {
 		return nil, info, fmt.Errorf("graph: UMAP optimizer: %w", err)
 	}
 	return emb, info, nil
+}
+
+// umapCheckWeights rejects NaN, negative and infinite weights, on all
+// cores.
+func umapCheckWeights(g *sparse.CSR, threads int) error {
+	blocks := rowBlocks(g, threads)
+	errs := make([]error, len(blocks))
+	parallel.Blocks(blocks, func(b, lo, hi int) {
+		for q := g.Indptr[lo]; q < g.Indptr[hi]; q++ {
+			if w := g.Data[q]; !(w >= 0) || math.IsInf(float64(w), 1) {
+				errs[b] = fmt.Errorf("%w: edge %d has weight %v (want finite and >= 0)", ErrUMAPInput, q, w)
+				return
+			}
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // umapPrune returns g without the entries below max(g) / nEpochs. Rows

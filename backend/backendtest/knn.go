@@ -7,7 +7,10 @@ import (
 	"slices"
 	"testing"
 
+	"gonum.org/v1/gonum/blas/blas32"
+
 	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/knn"
 )
 
 // RunKNN checks a backend's backend.NeighborSearcher, and skips when the
@@ -32,6 +35,10 @@ import (
 //     distinct other points in order at their true distances.
 //   - Short lists: where the probed lists hold fewer than k points the row
 //     ends in index -1 at +Inf, and what it holds is right.
+//   - Refinement: one and two rounds after an IVF-Flat search of few
+//     probes give, round by round, what knn.Refine gives from the
+//     previous round's rows (ranks may differ only between points at the
+//     same float64 distance), and recall grows.
 //   - Deterministic: two IVF-Flat runs give the same bits.
 //   - Errors: k out of range, no points, a short x, an unknown method,
 //     NaN and Inf coordinates.
@@ -44,6 +51,7 @@ func RunKNN(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"IVFFlatAllProbes", testKNNAllProbes},
 		{"IVFFlatDefaults", testKNNDefaults},
 		{"IVFFlatShortLists", testKNNShortLists},
+		{"IVFFlatRefine", testKNNRefine},
 		{"Deterministic", testKNNDeterministic},
 		{"Errors", testKNNErrors},
 	})
@@ -351,6 +359,36 @@ func testKNNShortLists(t *testing.T, ns backend.NeighborSearcher, rng *rand.Rand
 	idx, dist := runKNN(t, ns, x, n, d, k, backend.KNNParams{Method: "ivfflat", NLists: 30, NProbes: 1})
 	if m := checkRows(t, x, n, d, k, idx, dist); m == 0 {
 		t.Errorf("no empty slots with 30 lists of 60 points, 1 probe and k = %d", k)
+	}
+}
+
+func testKNNRefine(t *testing.T, ns backend.NeighborSearcher, rng *rand.Rand) {
+	n, d, k := 3001, 24, 12
+	x := Blobs(n, d, 13)
+	p := backend.KNNParams{Method: "ivfflat", NLists: 64, NProbes: 2, Seed: 5}
+	idx, dist := runKNN(t, ns, x, n, d, k, p)
+	exact, _ := knnReference(x, n, d, k)
+	r0 := knnRecall(idx, exact, n, k)
+	want := knn.Neighbors{N: n, K: k, Indices: idx, Distances: dist}
+	for rounds := 1; rounds <= 2; rounds++ {
+		p.Refine = rounds
+		idx, dist := runKNN(t, ns, x, n, d, k, p)
+		checkRows(t, x, n, d, k, idx, dist)
+		var err error
+		if want, err = knn.Refine(blas32.General{Rows: n, Cols: d, Stride: d, Data: x}, want, 1, 0); err != nil {
+			t.Fatal(err)
+		}
+		for e, id := range idx {
+			w := want.Indices[e]
+			if id != w && (id < 0 || w < 0 || Dist2(x, d, e/k, int(id)) != Dist2(x, d, e/k, int(w))) {
+				t.Fatalf("%d rounds: row %d neighbour %d is %d, knn.Refine's is %d", rounds, e/k, e%k, id, w)
+			}
+		}
+		r := knnRecall(idx, exact, n, k)
+		t.Logf("%d blob points, %d of %d lists probed: recall@%d %.4f, after %d rounds of refinement %.4f", n, p.NProbes, p.NLists, k, r0, rounds, r)
+		if r <= r0 {
+			t.Errorf("%d rounds of refinement: recall %.4f, not above the search's %.4f", rounds, r, r0)
+		}
 	}
 }
 

@@ -208,7 +208,7 @@ func (r *knnRun) run(x []float32, n, d, k int, p backend.KNNParams) ([]int32, []
 	case "exact":
 		err = r.scan(scanJob{nq: n, d: d, k: k - 1, self: true, q: xm, p: xm, np: n, outIdx: oi, outDist: od})
 	case "ivfflat":
-		err = r.ivfFlat(xm, n, d, k, ivfDefaults(n, p), maxAbs, oi, od)
+		err = r.ivfFlat(xm, n, d, k, ivfDefaults(n, p), maxAbs, p.Refine, oi, od)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -58,18 +58,97 @@ type ivfIndex struct {
 	xs, ids, probes, offsets Mem
 }
 
-// ivfFlat builds the index over the n points xm and writes each point's k
-// neighbours (itself first) to oi and od.
-func (r *knnRun) ivfFlat(xm Mem, n, d, k int, q ivfParams, maxAbs float32, oi, od Mem) error {
+// ivfFlat builds the index over the n points xm, writes each point's k
+// neighbours (itself first) to oi and od, and refines them in rounds
+// (knn_refine). It frees xm.
+func (r *knnRun) ivfFlat(xm Mem, n, d, k int, q ivfParams, maxAbs float32, rounds int, oi, od Mem) error {
 	ix, err := r.buildIVF(xm, n, d, q, maxAbs)
 	if err != nil {
 		return err
 	}
-	return r.searchIVF(ix, k, oi, od)
+	if rounds <= 0 || k < 2 {
+		r.release(xm)
+		return r.searchIVF(ix, k, oi, od)
+	}
+	// The search writes into a second pair of buffers when the rounds are
+	// odd, so that the last round ends in oi and od.
+	bi, err := r.alloc("the refined indices", backend.Int32, n*k)
+	if err != nil {
+		return err
+	}
+	bd, err := r.alloc("the refined distances", backend.Float32, n*k)
+	if err != nil {
+		return err
+	}
+	src, srcD, dst, dstD := oi, od, bi, bd
+	if rounds%2 == 1 {
+		src, srcD, dst, dstD = bi, bd, oi, od
+	}
+	if err := r.searchIVF(ix, k, src, srcD); err != nil {
+		return err
+	}
+	ix.free(r)
+	for range rounds {
+		if err := r.refine(xm, n, d, k, src, dst, dstD); err != nil {
+			return fmt.Errorf("IVF-Flat refinement: %w", err)
+		}
+		src, srcD, dst, dstD = dst, dstD, src, srcD
+	}
+	return nil
 }
 
+// free releases the index's buffers.
+func (ix *ivfIndex) free(r *knnRun) {
+	for _, m := range []Mem{ix.xs, ix.ids, ix.probes, ix.offsets} {
+		r.release(m)
+	}
+}
+
+// refine runs one round of knn.Refine on the device: the reverse lists of
+// the n x k neighbours idx (counts, offsets, slots), then knn_refine from
+// idx into oidx and odist.
+func (r *knnRun) refine(xm Mem, n, d, k int, idx, oidx, odist Mem) error {
+	be := r.be
+	counts, err := r.zeroed("the reverse list sizes", backend.Int32, n)
+	if err != nil {
+		return err
+	}
+	fill, err := r.zeroed("the reverse list fill", backend.Int32, n)
+	if err != nil {
+		return err
+	}
+	ptr, err := r.alloc("the reverse list offsets", backend.Int32, n+1)
+	if err != nil {
+		return err
+	}
+	rev, err := r.alloc("the reverse lists", backend.Int32, n*k)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, m := range []Mem{counts, fill, ptr, rev} {
+			r.release(m)
+		}
+	}()
+	nk := int64(n) * int64(k)
+	if err := be.launch1D("knn_rev_count", nk, localSize, int32(n), int32(k), idx, counts); err != nil {
+		return err
+	}
+	if err := be.launch("knn_offsets", [3]int{1, 1, 1}, [3]int{min(knnScanLocal, be.rt.MaxLocal()), 1, 1}, int32(n), counts, ptr); err != nil {
+		return err
+	}
+	if err := be.launch1D("knn_rev_fill", nk, localSize, int32(n), int32(k), idx, ptr, fill, rev); err != nil {
+		return err
+	}
+	return be.launch1D("knn_refine", int64(n), knnRefineLocal, int32(n), int32(d), int32(k), xm, idx, ptr, rev, oidx, odist)
+}
+
+// knnRefineLocal is knn_refine's work-group size: a work-item a point,
+// each with a list in private memory.
+const knnRefineLocal = 128
+
 // buildIVF trains the centres on a sample of the n points xm, finds every
-// point's nearest centres and sorts the points into lists. It frees xm.
+// point's nearest centres and sorts the points into lists.
 func (r *knnRun) buildIVF(xm Mem, n, d int, q ivfParams, maxAbs float32) (*ivfIndex, error) {
 	be := r.be
 	if q.nProbes > knnMaxProbes {
@@ -133,7 +212,6 @@ func (r *knnRun) buildIVF(xm Mem, n, d int, q ivfParams, maxAbs float32) (*ivfIn
 	if err := r.gather(n, np, ix.ids, probes, ix.probes); err != nil {
 		return nil, err
 	}
-	r.release(xm)
 	r.release(probes)
 	return ix, nil
 }

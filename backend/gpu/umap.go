@@ -12,18 +12,21 @@ import (
 
 // UMAP's stochastic gradient descent on the device (kernels/umap.cl).
 //
-// The edges are grouped by head cell (as the graph package lists them:
-// CSR order) and uploaded once with their epochs per sample; a kernel
-// sets every edge's schedule, then one launch per epoch gives each head
-// cell a work-item that walks its edges and, for each one due, makes
-// umap-learn's single-epoch update: the attractive move of both ends, then
-// the due negative samples, drawn from a counter-based hash of (seed,
-// epoch, edge), pushing the head. One work-item per head cell rather than
-// per edge keeps the edges of a cell, which are adjacent, out of each
-// other's way: with one work-item per edge a warp would hold a dozen
-// copies of one head, each writing back its own move over the others'.
-// The head is re-read for every edge it is due on, so that moves made to
-// it as a tail in the meantime are kept.
+// One work-item per edge and one launch per epoch: the work-item of a due
+// edge (next <= epoch) makes umap-learn's single-epoch update, the
+// attractive move of both ends, then the due negative samples, drawn from
+// a counter-based hash of (seed, epoch, edge), pushing the head. The
+// edges are uploaded once, with their epochs per sample, and put on the
+// device in slot-major order (umap_layout): first every row's first edge,
+// then every row's second edge, and so on, the rows in order of
+// decreasing degree within each slot (so every slot is a contiguous run:
+// the rows with more than s edges are the first ranks). A warp's edges
+// then have 32 different heads, none of them touched by the edges just
+// before or after it except in the last slots, which only the few
+// high-degree rows reach; and the schedules, tails and heads are read
+// coalesced. (A first design gave each head cell a work-item that walked
+// its row: each epoch then waited for the work-item of the largest row,
+// hundreds of dependent memory round trips; it took 0.81 s at 1.3M cells.)
 //
 // The updates are Hogwild (Niu et al. 2011), as in umap-learn's parallel
 // mode: no atomics, so a cell moved by two work-items at once keeps one
@@ -35,18 +38,16 @@ import (
 // schedule makes an edge of weight w due in w / max(w) of the epochs,
 // about a third on a kNN graph (0.31 and 0.37 positive samples per edge
 // and epoch on the test and benchmark graphs), so 1.6-1.8e9 positive
-// samples rather than 5e9. Each reads and writes the tail (random) and
-// the head (coalesced: a warp's work-items hold consecutive cells) and
-// reads 5 random negatives: 7 random accesses of 8 bytes, 1.2e10 in all,
-// 100 GB, 20 ms at the H200's 4.8 TB/s, or 400 GB, 85 ms, counting the
-// 32-byte sector each access takes; the 2-D embedding (10 MB) stays in
-// the 50 MB L2 cache, so that is pessimistic. The schedule adds 4 bytes
-// an edge an epoch for the due check (20 GB, 4 ms) and 20 bytes a sample
-// (tail, eps, next, nextNeg read, next and nextNeg written: 36 GB, 8 ms),
-// and the gradients an exp2 and a log2 a sample, milliseconds of the
-// special-function units: about 0.1 s in all. A warp lasts as long as its longest row, so a
-// cell with hundreds of edges slows its warp, not the others; each epoch
-// waits for its slowest warp. cuML (rapids-singlecell) takes 0.8 s.
+// samples rather than 5e9. Each reads and writes the tail and the head
+// (random) and reads 5 random negatives: 8 random accesses of 8 bytes,
+// 1.4e10 in all, 450 GB counting the 32-byte sector each access takes, 95
+// ms at the H200's 4.8 TB/s; the 2-D embedding (10 MB) stays in the 50 MB
+// L2 cache, so that is pessimistic. The due check reads 4 bytes an edge
+// an epoch, coalesced (20 GB, 4 ms), a sample 24 more (head, tail, eps,
+// next and nextNeg read, next and nextNeg written: 43 GB, 9 ms), and the
+// gradients take an exp2 and a log2 a sample, milliseconds of the
+// special-function units: about 0.1 s in all. cuML (rapids-singlecell)
+// takes 0.8 s.
 
 // umapProgressEvery is how many epochs run between two Progress calls
 // (each waits for the device).
@@ -100,7 +101,8 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 		}
 		return b.mem, nil
 	}
-	var dPtr, dTail, dEps, dNext, dNeg, dEmb, dSamples Mem
+	rank, slotStart := umapSlots(rowptr)
+	var dPtr, dRank, dSlot, dTail, dEps, dHead2, dTail2, dEps2, dNext, dNeg, dEmb, dSamples Mem
 	for _, s := range []struct {
 		dst   *Mem
 		kind  backend.Kind
@@ -108,8 +110,13 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 		src   []byte
 	}{
 		{&dPtr, backend.Int64, n + 1, asBytes(rowptr)},
+		{&dRank, backend.Int32, n, asBytes(rank)},
+		{&dSlot, backend.Int64, len(slotStart), asBytes(slotStart)},
 		{&dTail, backend.Int32, m, asBytes(tail)},
 		{&dEps, backend.Float32, m, asBytes(epochsPerSample)},
+		{&dHead2, backend.Int32, m, nil},
+		{&dTail2, backend.Int32, m, nil},
+		{&dEps2, backend.Float32, m, nil},
 		{&dNext, backend.Float32, m, nil},
 		{&dNeg, backend.Float32, m, nil},
 		{&dEmb, backend.Float32, len(emb), asBytes(emb)},
@@ -122,21 +129,24 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 	if err := be.rt.Zero(dSamples, 0, 8); err != nil {
 		return 0, fmt.Errorf("gpu: UMAPOptimize: %w", err)
 	}
+	if err := be.launch1D("umap_layout", int64(n), localSize, int32(n), dPtr, dRank, dSlot, dTail, dEps, dHead2, dTail2, dEps2); err != nil {
+		return 0, fmt.Errorf("gpu: UMAPOptimize: %w", err)
+	}
 	nsr := float32(p.NegativeSampleRate)
-	if err := be.launch1D("umap_init", int64(m), localSize, int64(m), nsr, dEps, dNext, dNeg); err != nil {
+	if err := be.launch1D("umap_init", int64(m), localSize, int64(m), nsr, dEps2, dNext, dNeg); err != nil {
 		return 0, fmt.Errorf("gpu: UMAPOptimize: %w", err)
 	}
 
 	local := min(umapLocal, be.rt.MaxLocal())
-	groups := [3]int{(n + local - 1) / local, 1, 1}
+	groups := [3]int{int((int64(m) + int64(local) - 1) / int64(local)), 1, 1}
 	a, b, gamma := float32(p.A), float32(p.B), float32(p.Gamma)
 	for epoch := range p.NEpochs {
 		alpha := float32(p.LearningRate * (1 - float64(epoch)/float64(p.NEpochs)))
 		if p.Dim == 2 {
-			err = be.launch("umap_epoch2", groups, [3]int{local, 1, 1}, int32(n), dPtr, dTail, dEps, dNext, dNeg,
+			err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, int64(m), int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
 				dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
 		} else {
-			err = be.launch("umap_epoch", groups, [3]int{local, 1, 1}, int32(n), int32(p.Dim), dPtr, dTail, dEps,
+			err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, int64(m), int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
 				dNext, dNeg, dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
 		}
 		if err != nil {
@@ -162,9 +172,55 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 	return samples[0], nil
 }
 
-// umapLocal is the epoch kernels' work-group size: a work-item per cell,
+// umapLocal is the epoch kernels' work-group size: a work-item per edge,
 // so any size works; the group's sample count is one atomic add.
 const umapLocal = 256
+
+// umapSlots returns the slot-major layout of the rows of rowptr (see the
+// design above): each row's rank in the order of decreasing degree (ties
+// by row), and where each slot starts: slot s holds the s-th edge of the
+// rows of rank 0 .. c_s-1, c_s the rows of more than s edges, from
+// slotStart[s]; slotStart has one entry per slot and the edge count last.
+func umapSlots(rowptr []int64) (rank []int32, slotStart []int64) {
+	n := len(rowptr) - 1
+	var maxDeg int64
+	for i := range n {
+		maxDeg = max(maxDeg, rowptr[i+1]-rowptr[i])
+	}
+	// hist[d]: rows of degree d; then, descending, the first rank of each
+	// degree.
+	hist := make([]int64, maxDeg+2)
+	for i := range n {
+		hist[rowptr[i+1]-rowptr[i]]++
+	}
+	first := make([]int64, maxDeg+1)
+	var run int64
+	for d := maxDeg; d >= 0; d-- {
+		first[d] = run
+		run += hist[d]
+	}
+	rank = make([]int32, n)
+	for i := range n {
+		d := rowptr[i+1] - rowptr[i]
+		rank[i] = int32(first[d])
+		first[d]++
+	}
+	// Rows of more than s edges, for each slot s, summed into the starts.
+	slotStart = make([]int64, maxDeg+1)
+	var above int64 // rows of degree > s
+	for s := maxDeg - 1; s >= 0; s-- {
+		above += hist[s+1]
+		slotStart[s] = above // the count for now; prefix sums below
+	}
+	var at int64
+	for s := range maxDeg {
+		c := slotStart[s]
+		slotStart[s] = at
+		at += c
+	}
+	slotStart[maxDeg] = at
+	return rank, slotStart
+}
 
 // umapRows checks the edges (ends in [0, n), no NaN schedule) and returns
 // the row pointers of the edges grouped by head, and whether head is

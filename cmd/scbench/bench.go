@@ -75,8 +75,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		threads  = fs.Int("threads", 0, "worker goroutines of the CPU backend and the reader (0: all cores)")
 		tmpDir   = fs.String("tmp", "", "`folder` for each run's output store and on-disk cache (default $TMPDIR)")
 		quiet    = fs.Bool("quiet", false, "no progress on stderr")
-		quality  = fs.Bool("quality", false, "after each run that reaches leiden, measure the results' quality: kNN recall@15 against an exact search for 10,000 random cells (on the device when it can), UMAP trustworthiness and neighbour preservation on a sample, Leiden modularity; into the JSON and the table (not timed)")
+		quality  = fs.Bool("quality", false, "after each run that reaches leiden, measure the results' quality: kNN recall@15 against an exact search for 10,000 random cells (on the device when it can), UMAP trustworthiness and neighbour preservation on a sample, Leiden modularity, and where Leiden ran on a device the host Leiden's partition of the same graph and the adjusted Rand index between the two; into the JSON and the table (not timed)")
 		nProbes  = fs.Int("n-probes", 0, "neighbors, ivfflat: lists probed per cell (0: 20, as rapids-singlecell)")
+		refine   = fs.Int("knn-refine", pipeline.DefaultParams().KNNRefine, knnRefineHelp)
 		umapInit = fs.String("umap-init", "auto", "umap: start `layout`: spectral, random, or auto (spectral below 1,000,000 cells, random from there, as rapids-singlecell)")
 		leiden   = fs.String("leiden", "device", "where Leiden runs: device (the backend's own Leiden when it has one, else the host) or host (package graph, leidenalg's sequential phases)")
 		write    = fs.Bool("write", false, "also write the output store (to a temporary folder, deleted afterwards); the notebook keeps its results in memory, so by default bench does too")
@@ -196,7 +197,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		opened[key] = true
 		for i := 1; i <= *repeat; i++ {
 			br := benchRun{
-				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write, hostLeiden: *leiden == "host", quality: *quality, umapInit: *umapInit, nProbes: *nProbes,
+				ctx: ctx, c: c, store: storePath, step: step, threads: *threads, tmp: *tmpDir, quiet: *quiet, write: *write, hostLeiden: *leiden == "host", quality: *quality, umapInit: *umapInit, nProbes: *nProbes, refine: *refine,
 				cold: *cold, run: i, repeat: *repeat, seed: storeSeed, machine: machine, more: more,
 			}
 			sum, err := br.do(stdout, stderr, outDir, date)
@@ -270,6 +271,7 @@ type benchRun struct {
 	quality     bool      // --quality
 	umapInit    string    // --umap-init
 	nProbes     int       // --n-probes
+	refine      int       // --knn-refine
 	more        []*chosen // --devices: the devices beside c
 	quiet, cold bool
 	run, repeat int
@@ -359,7 +361,7 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 	}
 	fmt.Fprintf(stderr, "run %d of %d: %s on %s, %d cells, until %s\n", br.run, br.repeat, br.c.api, br.c.Device().Name, in.NObs, br.step)
 	params := pipeline.DefaultParams()
-	params.UMAPInit, params.NProbes = br.umapInit, br.nProbes
+	params.UMAPInit, params.NProbes, params.KNNRefine = br.umapInit, br.nProbes, br.refine
 	devs := []backend.Backend{br.c.Backend}
 	for _, m := range br.more {
 		devs = append(devs, m.Backend)
@@ -381,6 +383,14 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 		q, err := r.Quality(opt)
 		if err != nil {
 			return benchRunSummary{}, fmt.Errorf("--quality: %w", err)
+		}
+		if g := r.Graph; g != nil && g.LeidenOn != "host" {
+			fmt.Fprintf(stderr, "running the host Leiden on the same graph for the partitions' agreement\n")
+			la, err := r.CompareHostLeiden()
+			if err != nil {
+				return benchRunSummary{}, fmt.Errorf("--quality: %w", err)
+			}
+			q.LeidenHost = &la
 		}
 		res.Quality = &q
 	}
@@ -406,6 +416,10 @@ func (br *benchRun) do(stdout, stderr io.Writer, outDir string, date time.Time) 
 	if q := res.Quality; q != nil {
 		fmt.Fprintf(stdout, "quality: kNN recall@%d %.4f (%d cells against an exact search on the %s), UMAP trustworthiness %.4f and neighbour preservation %.4f (%d cells), Leiden modularity %.4f; %.1f s\n",
 			q.K, q.RecallAtK, q.Queries, q.ExactOn, q.Trustworthiness, q.NeighbourPreservation, q.TrustCells, q.Modularity, q.Seconds)
+		if la := q.LeidenHost; la != nil {
+			fmt.Fprintf(stdout, "leiden: the host's partition of the same graph has %d clusters, modularity %.4f (%.1f s); adjusted Rand index against this run's %.4f\n",
+				la.Clusters, la.Modularity, la.Seconds, la.ARI)
+		}
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", name)
 

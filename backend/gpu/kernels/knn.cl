@@ -383,3 +383,88 @@ KERNEL knn_accumulate(const i32 m, const i32 d, GLOBAL const i32 *RESTRICT assig
 	atomic_add_i64(&sums[c * d + j], (i64)((f64)ts[e] * scale));
 	if (j == 0) atomic_add_i32(&counts[c], 1);
 }
+
+// knn_rev_count counts, for each point j, the rows of idx (n rows of k)
+// other than j's own that list j: the sizes of the reverse lists.
+KERNEL knn_rev_count(const i32 n, const i32 k, GLOBAL const i32 *RESTRICT idx, GLOBAL i32 *RESTRICT counts) {
+	const i64 q = GID(0);
+	if (q >= (i64)n * k) return;
+	const i32 j = idx[q];
+	if (j >= 0 && (i64)j != q / k) atomic_add_i32(&counts[j], 1);
+}
+
+// knn_rev_fill writes the reverse lists: the rows that list j go to
+// rev[ptr[j] ..], in the atomics' order (knn_refine does not depend on
+// it: it ranks a set).
+KERNEL knn_rev_fill(const i32 n, const i32 k, GLOBAL const i32 *RESTRICT idx, GLOBAL const i32 *RESTRICT ptr,
+                    GLOBAL i32 *RESTRICT fill, GLOBAL i32 *RESTRICT rev) {
+	const i64 q = GID(0);
+	if (q >= (i64)n * k) return;
+	const i32 j = idx[q];
+	if (j >= 0 && (i64)j != q / k) rev[ptr[j] + atomic_add_i32(&fill[j], 1)] = (i32)(q / k);
+}
+
+// knn_refine_offer ranks candidate c of point i: its float64 squared
+// distance, summed coordinate by coordinate and abandoned once it passes
+// the list's worst (it could not enter), then an insertion into the
+// sorted list bd/bi of *bn entries (at most m) unless c is there already.
+// A candidate met twice is ranked twice: the list's worst only improves,
+// so a repeat that failed fails again, and one that entered is found.
+DEVICE void knn_refine_offer(const i32 c, const i64 i, const i32 d, const i32 m, GLOBAL const f32 *RESTRICT x,
+                             f64 *bd, i32 *bi, i32 *bn) {
+	if (c < 0 || (i64)c == i) return;
+	const i32 full = *bn == m;
+	const f64 worst = full ? bd[m - 1] : F64_INF;
+	GLOBAL const f32 *q = x + i * d;
+	GLOBAL const f32 *p = x + (i64)c * d;
+	f64 s = 0.0;
+	for (i32 j = 0; j < d; j++) {
+		const f64 df = (f64)q[j] - (f64)p[j];
+		s += df * df;
+		if (s > worst) return;
+	}
+	if (full && !knn_worse(worst, bi[m - 1], s, c)) return;
+	for (i32 t = 0; t < *bn; t++)
+		if (bi[t] == c) return;
+	i32 t = full ? m - 1 : (*bn)++;
+	while (t > 0 && knn_worse(bd[t - 1], bi[t - 1], s, c)) {
+		bd[t] = bd[t - 1];
+		bi[t] = bi[t - 1];
+		t--;
+	}
+	bd[t] = s;
+	bi[t] = c;
+}
+
+// knn_refine is one round of knn.Refine for point i (one work-item a
+// point): the k-1 nearest of its candidates (its neighbours in idx, the
+// points that list it, rev[ptr[i] .. ptr[i+1]-1], and the neighbours of
+// both) go to its row of oidx and odist, itself first at 0, missing slots
+// -1 at +Inf. Rows are read from idx and written to oidx, never the same
+// buffer, so the round is a function of its input.
+KERNEL knn_refine(const i32 n, const i32 d, const i32 k, GLOBAL const f32 *RESTRICT x,
+                  GLOBAL const i32 *RESTRICT idx, GLOBAL const i32 *RESTRICT ptr, GLOBAL const i32 *RESTRICT rev,
+                  GLOBAL i32 *RESTRICT oidx, GLOBAL f32 *RESTRICT odist) {
+	const i64 i = GID(0);
+	if (i >= n) return;
+	f64 bd[KNN_KMAX];
+	i32 bi[KNN_KMAX];
+	i32 bn = 0;
+	const i32 m = k - 1;
+	GLOBAL const i32 *own = idx + i * k;
+	for (i32 s = 0; s < k; s++) knn_refine_offer(own[s], i, d, m, x, bd, bi, &bn);
+	const i32 r0 = ptr[i], r1 = ptr[i + 1];
+	for (i32 r = r0; r < r1; r++) knn_refine_offer(rev[r], i, d, m, x, bd, bi, &bn);
+	for (i32 s = 0; s < k + r1 - r0; s++) {
+		const i32 j = s < k ? own[s] : rev[r0 + s - k];
+		if (j < 0 || (i64)j == i) continue;
+		GLOBAL const i32 *theirs = idx + (i64)j * k;
+		for (i32 t = 0; t < k; t++) knn_refine_offer(theirs[t], i, d, m, x, bd, bi, &bn);
+	}
+	oidx[i * k] = (i32)i;
+	odist[i * k] = 0.0f;
+	for (i32 s = 0; s < m; s++) {
+		oidx[i * k + 1 + s] = s < bn ? bi[s] : -1;
+		odist[i * k + 1 + s] = s < bn ? (f32)sqrt(bd[s]) : F32_INF;
+	}
+}

@@ -1,6 +1,6 @@
 // UMAP's stochastic gradient descent (Backend.UMAPOptimize; umap.go has
 // the design): umap-learn's _optimize_layout_euclidean_single_epoch with
-// move_other, one work-item per head cell walking that cell's edges.
+// move_other, one work-item per edge, the edges in slot-major order.
 
 // UMAP_NEG_BATCH negative samples are drawn and their coordinates loaded
 // together, so that their memory latencies overlap; their updates of the
@@ -81,132 +81,145 @@ KERNEL umap_init(const i64 m, const f32 nsr, GLOBAL const f32 *RESTRICT eps,
 	nextNeg[q] = nsr > 0.0f ? e / nsr : F32_INF;
 }
 
-// umap_epoch2 runs one epoch in two dimensions: work-item i walks cell
-// i's edges rowptr[i] .. rowptr[i+1] (head i) and, for each one due
-// (next <= epoch), reads both ends, pulls them together (writing the tail
-// at once), pushes the head away from the due negative samples, writes the
-// head and advances the edge's schedules. The embedding is updated without
-// atomics (Hogwild, as umap-learn's parallel mode): another work-item may
-// move the same cell between a read and a write, and one of the two moves
-// is lost. Each group adds its positive samples to *samples.
-KERNEL umap_epoch2(const i32 n, GLOBAL const i64 *RESTRICT rowptr, GLOBAL const i32 *RESTRICT tail,
+// umap_layout puts row i's edges (rowptr[i] .. rowptr[i+1]-1 of tail and
+// eps, one work-item a row) into slot-major order: the edge in slot s of
+// row i goes to slotStart[s] + rank[i], rank being the row's place in the
+// rows sorted by decreasing degree, so that the rows with more than s
+// edges are the first ranks and every slot is contiguous. head receives
+// each edge's head.
+KERNEL umap_layout(const i32 n, GLOBAL const i64 *RESTRICT rowptr, GLOBAL const i32 *RESTRICT rank,
+                   GLOBAL const i64 *RESTRICT slotStart, GLOBAL const i32 *RESTRICT tail,
+                   GLOBAL const f32 *RESTRICT eps, GLOBAL i32 *RESTRICT head2, GLOBAL i32 *RESTRICT tail2,
+                   GLOBAL f32 *RESTRICT eps2) {
+	const i64 i = GID(0);
+	if (i >= n) return;
+	const i64 lo = rowptr[i], deg = rowptr[i + 1] - lo;
+	const i64 r = (i64)rank[i];
+	for (i64 s = 0; s < deg; s++) {
+		const i64 at = slotStart[s] + r;
+		head2[at] = (i32)i;
+		tail2[at] = tail[lo + s];
+		eps2[at] = eps[lo + s];
+	}
+}
+
+// umap_edges2 runs one epoch in two dimensions, a work-item per edge q:
+// if the edge is due (next <= epoch) it reads both ends, pulls them
+// together (writing the tail at once), pushes the head away from the due
+// negative samples, writes the head and advances the edge's schedules.
+// The embedding is updated without atomics (Hogwild, as umap-learn's
+// parallel mode): another work-item may move the same cell between a read
+// and a write, and one of the two moves is lost. Each group adds its
+// positive samples to *samples.
+KERNEL umap_edges2(const i64 m, const i32 n, GLOBAL const i32 *RESTRICT head, GLOBAL const i32 *RESTRICT tail,
                    GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next, GLOBAL f32 *RESTRICT nextNeg,
                    GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch, const f32 alpha,
                    const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
 	LOCAL i32 count;
 	if (LID(0) == 0) count = 0;
 	BARRIER();
-	const i64 i = GID(0);
+	const i64 q = GID(0);
 	const f32 ep = (f32)epoch;
-	i32 mine = 0;
-	if (i < n) {
-		const i64 hi = rowptr[i + 1];
-		for (i64 q = rowptr[i]; q < hi; q++) {
-			if (next[q] > ep) continue;
-			mine++;
-			const f32 e = eps[q];
-			const i64 k = (i64)tail[q];
-			f32 cx = emb[2 * i], cy = emb[2 * i + 1];
-			const f32 ox = emb[2 * k], oy = emb[2 * k + 1];
-			const f32 dx = cx - ox, dy = cy - oy;
-			const f32 d2 = dx * dx + dy * dy;
-			if (d2 > 0.0f) {
-				const f32 gc = umap_attractive(d2, a, b);
-				const f32 gx = umap_clip(gc * dx) * alpha, gy = umap_clip(gc * dy) * alpha;
-				cx += gx;
-				cy += gy;
-				emb[2 * k] = ox - gx;
-				emb[2 * k + 1] = oy - gy;
-			}
-			next[q] += e;
-			const i32 neg = umap_negatives(ep, e, nsr, nextNeg, q);
-			const u64 key = umap_key(seed, epoch, q);
-			for (i32 p = 0; p < neg; p += UMAP_NEG_BATCH) {
-				i64 c[UMAP_NEG_BATCH];
-				f32 nx[UMAP_NEG_BATCH], ny[UMAP_NEG_BATCH];
-				for (i32 t = 0; t < UMAP_NEG_BATCH; t++) {
-					c[t] = p + t < neg ? (i64)umap_draw(key, p + t, n) : i;
-					nx[t] = emb[2 * c[t]];
-					ny[t] = emb[2 * c[t] + 1];
-				}
-				for (i32 t = 0; t < UMAP_NEG_BATCH; t++) {
-					if (c[t] == i) continue; // itself (or past the count): no force
-					const f32 ux = cx - nx[t], uy = cy - ny[t];
-					const f32 u2 = ux * ux + uy * uy;
-					if (u2 > 0.0f) {
-						const f32 gc = umap_repulsive(u2, a, b, gamma);
-						cx += umap_clip(gc * ux) * alpha;
-						cy += umap_clip(gc * uy) * alpha;
-					} else {
-						cx += 4.0f * alpha; // coincident cells: umap-learn's fixed push
-						cy += 4.0f * alpha;
-					}
-				}
-			}
-			emb[2 * i] = cx;
-			emb[2 * i + 1] = cy;
+	const i32 due = q < m && next[q] <= ep;
+	if (due) {
+		const f32 e = eps[q];
+		const i64 i = (i64)head[q], k = (i64)tail[q];
+		f32 cx = emb[2 * i], cy = emb[2 * i + 1];
+		const f32 ox = emb[2 * k], oy = emb[2 * k + 1];
+		const f32 dx = cx - ox, dy = cy - oy;
+		const f32 d2 = dx * dx + dy * dy;
+		if (d2 > 0.0f) {
+			const f32 gc = umap_attractive(d2, a, b);
+			const f32 gx = umap_clip(gc * dx) * alpha, gy = umap_clip(gc * dy) * alpha;
+			cx += gx;
+			cy += gy;
+			emb[2 * k] = ox - gx;
+			emb[2 * k + 1] = oy - gy;
 		}
+		next[q] = next[q] + e;
+		const i32 neg = umap_negatives(ep, e, nsr, nextNeg, q);
+		const u64 key = umap_key(seed, epoch, q);
+		for (i32 p = 0; p < neg; p += UMAP_NEG_BATCH) {
+			i64 c[UMAP_NEG_BATCH];
+			f32 nx[UMAP_NEG_BATCH], ny[UMAP_NEG_BATCH];
+			for (i32 t = 0; t < UMAP_NEG_BATCH; t++) {
+				c[t] = p + t < neg ? (i64)umap_draw(key, p + t, n) : i;
+				nx[t] = emb[2 * c[t]];
+				ny[t] = emb[2 * c[t] + 1];
+			}
+			for (i32 t = 0; t < UMAP_NEG_BATCH; t++) {
+				if (c[t] == i) continue; // itself (or past the count): no force
+				const f32 ux = cx - nx[t], uy = cy - ny[t];
+				const f32 u2 = ux * ux + uy * uy;
+				if (u2 > 0.0f) {
+					const f32 gc = umap_repulsive(u2, a, b, gamma);
+					cx += umap_clip(gc * ux) * alpha;
+					cy += umap_clip(gc * uy) * alpha;
+				} else {
+					cx += 4.0f * alpha; // coincident cells: umap-learn's fixed push
+					cy += 4.0f * alpha;
+				}
+			}
+		}
+		emb[2 * i] = cx;
+		emb[2 * i + 1] = cy;
+		local_atomic_add_i32(&count, 1);
 	}
-	if (mine != 0) local_atomic_add_i32(&count, mine);
 	BARRIER();
 	if (LID(0) == 0 && count != 0) atomic_add_i64(samples, (i64)count);
 }
 
-// umap_epoch is umap_epoch2 in dim dimensions, reading and writing the
+// umap_edges is umap_edges2 in dim dimensions, reading and writing the
 // coordinates in device memory as umap-learn does through its views.
-KERNEL umap_epoch(const i32 n, const i32 dim, GLOBAL const i64 *RESTRICT rowptr, GLOBAL const i32 *RESTRICT tail,
-                  GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next, GLOBAL f32 *RESTRICT nextNeg,
-                  GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch, const f32 alpha,
-                  const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
+KERNEL umap_edges(const i64 m, const i32 n, const i32 dim, GLOBAL const i32 *RESTRICT head,
+                  GLOBAL const i32 *RESTRICT tail, GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next,
+                  GLOBAL f32 *RESTRICT nextNeg, GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch,
+                  const f32 alpha, const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
 	LOCAL i32 count;
 	if (LID(0) == 0) count = 0;
 	BARRIER();
-	const i64 i = GID(0);
+	const i64 q = GID(0);
 	const f32 ep = (f32)epoch;
-	i32 mine = 0;
-	if (i < n) {
+	const i32 due = q < m && next[q] <= ep;
+	if (due) {
+		const f32 e = eps[q];
+		const i64 i = (i64)head[q];
 		GLOBAL f32 *cur = emb + i * dim;
-		const i64 hi = rowptr[i + 1];
-		for (i64 q = rowptr[i]; q < hi; q++) {
-			if (next[q] > ep) continue;
-			mine++;
-			const f32 e = eps[q];
-			GLOBAL f32 *oth = emb + (i64)tail[q] * dim;
-			f32 d2 = 0.0f;
+		GLOBAL f32 *oth = emb + (i64)tail[q] * dim;
+		f32 d2 = 0.0f;
+		for (i32 d = 0; d < dim; d++) {
+			const f32 t = cur[d] - oth[d];
+			d2 += t * t;
+		}
+		if (d2 > 0.0f) {
+			const f32 gc = umap_attractive(d2, a, b);
 			for (i32 d = 0; d < dim; d++) {
-				const f32 t = cur[d] - oth[d];
-				d2 += t * t;
-			}
-			if (d2 > 0.0f) {
-				const f32 gc = umap_attractive(d2, a, b);
-				for (i32 d = 0; d < dim; d++) {
-					const f32 g = umap_clip(gc * (cur[d] - oth[d])) * alpha;
-					cur[d] += g;
-					oth[d] -= g;
-				}
-			}
-			next[q] += e;
-			const i32 neg = umap_negatives(ep, e, nsr, nextNeg, q);
-			const u64 key = umap_key(seed, epoch, q);
-			for (i32 p = 0; p < neg; p++) {
-				const i64 c = (i64)umap_draw(key, p, n);
-				if (c == i) continue;
-				oth = emb + c * dim;
-				f32 u2 = 0.0f;
-				for (i32 d = 0; d < dim; d++) {
-					const f32 t = cur[d] - oth[d];
-					u2 += t * t;
-				}
-				if (u2 > 0.0f) {
-					const f32 gc = umap_repulsive(u2, a, b, gamma);
-					for (i32 d = 0; d < dim; d++) cur[d] += umap_clip(gc * (cur[d] - oth[d])) * alpha;
-				} else {
-					for (i32 d = 0; d < dim; d++) cur[d] += 4.0f * alpha;
-				}
+				const f32 g = umap_clip(gc * (cur[d] - oth[d])) * alpha;
+				cur[d] += g;
+				oth[d] -= g;
 			}
 		}
+		next[q] = next[q] + e;
+		const i32 neg = umap_negatives(ep, e, nsr, nextNeg, q);
+		const u64 key = umap_key(seed, epoch, q);
+		for (i32 p = 0; p < neg; p++) {
+			const i64 c = (i64)umap_draw(key, p, n);
+			if (c == i) continue;
+			oth = emb + c * dim;
+			f32 u2 = 0.0f;
+			for (i32 d = 0; d < dim; d++) {
+				const f32 t = cur[d] - oth[d];
+				u2 += t * t;
+			}
+			if (u2 > 0.0f) {
+				const f32 gc = umap_repulsive(u2, a, b, gamma);
+				for (i32 d = 0; d < dim; d++) cur[d] += umap_clip(gc * (cur[d] - oth[d])) * alpha;
+			} else {
+				for (i32 d = 0; d < dim; d++) cur[d] += 4.0f * alpha;
+			}
+		}
+		local_atomic_add_i32(&count, 1);
 	}
-	if (mine != 0) local_atomic_add_i32(&count, mine);
 	BARRIER();
 	if (LID(0) == 0 && count != 0) atomic_add_i64(samples, (i64)count);
 }
