@@ -10,9 +10,9 @@ import (
 )
 
 // refineReference is Refine's definition in float64, one round: point i's
-// candidates are its neighbours, the points that list it, and the
-// neighbours of both, itself and -1 left out, ranked by (squared
-// distance, index).
+// candidates are its neighbours, the k-1 nearest points that list it (by
+// the listed distance, then index), and the neighbours of both, itself and
+// -1 left out, ranked by (squared distance, index).
 func refineReference(x blas32.General, nb Neighbors) ([]int32, []float64) {
 	k := nb.K
 	idx := make([]int32, nb.N*k)
@@ -21,10 +21,27 @@ func refineReference(x blas32.General, nb Neighbors) ([]int32, []float64) {
 		set := map[int32]bool{}
 		near, _ := nb.Row(i)
 		near = slices.Clone(near)
+		type lister struct {
+			d  float32
+			id int32
+		}
+		var listers []lister
 		for j := 0; j < nb.N; j++ {
-			if j != i && slices.Contains(nb.Indices[j*k:(j+1)*k], int32(i)) {
-				near = append(near, int32(j))
+			if at := slices.Index(nb.Indices[j*k:(j+1)*k], int32(i)); j != i && at >= 0 {
+				listers = append(listers, lister{nb.Distances[j*k+at], int32(j)})
 			}
+		}
+		slices.SortFunc(listers, func(a, b lister) int {
+			if a.d != b.d {
+				if a.d < b.d {
+					return -1
+				}
+				return 1
+			}
+			return int(a.id - b.id)
+		})
+		for _, l := range listers[:min(len(listers), k-1)] {
+			near = append(near, l.id)
 		}
 		for _, j := range near {
 			set[j] = true

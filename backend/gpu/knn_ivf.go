@@ -89,7 +89,7 @@ func (r *knnRun) ivfFlat(xm Mem, n, d, k int, q ivfParams, maxAbs float32, round
 	}
 	ix.free(r)
 	for range rounds {
-		if err := r.refine(xm, n, d, k, src, dst, dstD); err != nil {
+		if err := r.refine(xm, n, d, k, src, srcD, dst, dstD); err != nil {
 			return fmt.Errorf("IVF-Flat refinement: %w", err)
 		}
 		src, srcD, dst, dstD = dst, dstD, src, srcD
@@ -105,10 +105,15 @@ func (ix *ivfIndex) free(r *knnRun) {
 }
 
 // refine runs one round of knn.Refine on the device: the reverse lists of
-// the n x k neighbours idx (counts, offsets, slots), then knn_refine from
-// idx into oidx and odist.
-func (r *knnRun) refine(xm Mem, n, d, k int, idx, oidx, odist Mem) error {
+// the n x k neighbours idx (counts, offsets, slots), each point's k-1
+// nearest listers (knn_rev_select, from the distances dist), then
+// knn_refine from idx into oidx and odist.
+func (r *knnRun) refine(xm Mem, n, d, k int, idx, dist, oidx, odist Mem) error {
 	be := r.be
+	nk := int64(n) * int64(k)
+	if nk > math.MaxInt32 {
+		return fmt.Errorf("%d x %d neighbours: the refinement indexes them with int32", n, k)
+	}
 	counts, err := r.zeroed("the reverse list sizes", backend.Int32, n)
 	if err != nil {
 		return err
@@ -125,12 +130,15 @@ func (r *knnRun) refine(xm Mem, n, d, k int, idx, oidx, odist Mem) error {
 	if err != nil {
 		return err
 	}
+	sel, err := r.alloc("the nearest listers", backend.Int32, n*(k-1))
+	if err != nil {
+		return err
+	}
 	defer func() {
-		for _, m := range []Mem{counts, fill, ptr, rev} {
+		for _, m := range []Mem{counts, fill, ptr, rev, sel} {
 			r.release(m)
 		}
 	}()
-	nk := int64(n) * int64(k)
 	if err := be.launch1D("knn_rev_count", nk, localSize, int32(n), int32(k), idx, counts); err != nil {
 		return err
 	}
@@ -140,7 +148,10 @@ func (r *knnRun) refine(xm Mem, n, d, k int, idx, oidx, odist Mem) error {
 	if err := be.launch1D("knn_rev_fill", nk, localSize, int32(n), int32(k), idx, ptr, fill, rev); err != nil {
 		return err
 	}
-	return be.launch1D("knn_refine", int64(n), knnRefineLocal, int32(n), int32(d), int32(k), xm, idx, ptr, rev, oidx, odist)
+	if err := be.launch1D("knn_rev_select", int64(n), knnRefineLocal, int32(n), int32(k), int32(k-1), dist, ptr, rev, sel); err != nil {
+		return err
+	}
+	return be.launch1D("knn_refine", int64(n), knnRefineLocal, int32(n), int32(d), int32(k), xm, idx, sel, oidx, odist)
 }
 
 // knnRefineLocal is knn_refine's work-group size: a work-item a point,

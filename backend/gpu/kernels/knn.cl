@@ -393,15 +393,43 @@ KERNEL knn_rev_count(const i32 n, const i32 k, GLOBAL const i32 *RESTRICT idx, G
 	if (j >= 0 && (i64)j != q / k) atomic_add_i32(&counts[j], 1);
 }
 
-// knn_rev_fill writes the reverse lists: the rows that list j go to
-// rev[ptr[j] ..], in the atomics' order (knn_refine does not depend on
-// it: it ranks a set).
+// knn_rev_fill writes the reverse lists: the entries q = j*k + s of idx
+// that list point i (j != i) go to rev[ptr[i] ..], in the atomics' order
+// (knn_rev_select ranks them by value, so the order does not matter).
 KERNEL knn_rev_fill(const i32 n, const i32 k, GLOBAL const i32 *RESTRICT idx, GLOBAL const i32 *RESTRICT ptr,
                     GLOBAL i32 *RESTRICT fill, GLOBAL i32 *RESTRICT rev) {
 	const i64 q = GID(0);
 	if (q >= (i64)n * k) return;
 	const i32 j = idx[q];
-	if (j >= 0 && (i64)j != q / k) rev[ptr[j] + atomic_add_i32(&fill[j], 1)] = (i32)(q / k);
+	if (j >= 0 && (i64)j != q / k) rev[ptr[j] + atomic_add_i32(&fill[j], 1)] = (i32)q;
+}
+
+// knn_rev_select keeps, of the points that list point i (the entries q of
+// its reverse list), the m nearest by (dist[q], q / k), nearest first,
+// into sel[i*m ..]; -1 fills the rest. A point listed by thousands (a hub)
+// costs a scan of its list, not thousands of candidates in knn_refine.
+KERNEL knn_rev_select(const i32 n, const i32 k, const i32 m, GLOBAL const f32 *RESTRICT dist,
+                      GLOBAL const i32 *RESTRICT ptr, GLOBAL const i32 *RESTRICT rev, GLOBAL i32 *RESTRICT sel) {
+	const i64 i = GID(0);
+	if (i >= n) return;
+	GLOBAL i32 *out = sel + i * m;
+	f32 sd[KNN_KMAX];
+	i32 bn = 0;
+	for (i32 r = ptr[i]; r < ptr[i + 1]; r++) {
+		const i32 q = rev[r];
+		const f32 dq = dist[q];
+		const i32 j = q / k;
+		if (bn == m && !(dq < sd[m - 1] || (dq == sd[m - 1] && j < out[m - 1]))) continue;
+		i32 t = bn == m ? m - 1 : bn++;
+		while (t > 0 && (sd[t - 1] > dq || (sd[t - 1] == dq && out[t - 1] > j))) {
+			sd[t] = sd[t - 1];
+			out[t] = out[t - 1];
+			t--;
+		}
+		sd[t] = dq;
+		out[t] = j;
+	}
+	for (i32 t = bn; t < m; t++) out[t] = -1;
 }
 
 // knn_refine_offer ranks candidate c of point i: its float64 squared
@@ -438,12 +466,13 @@ DEVICE void knn_refine_offer(const i32 c, const i64 i, const i32 d, const i32 m,
 
 // knn_refine is one round of knn.Refine for point i (one work-item a
 // point): the k-1 nearest of its candidates (its neighbours in idx, the
-// points that list it, rev[ptr[i] .. ptr[i+1]-1], and the neighbours of
-// both) go to its row of oidx and odist, itself first at 0, missing slots
-// -1 at +Inf. Rows are read from idx and written to oidx, never the same
-// buffer, so the round is a function of its input.
+// k-1 nearest points that list it, sel[i*(k-1) ..] from knn_rev_select,
+// and the neighbours of both) go to its row of oidx and odist, itself
+// first at 0, missing slots -1 at +Inf. Rows are read from idx and
+// written to oidx, never the same buffer, so the round is a function of
+// its input.
 KERNEL knn_refine(const i32 n, const i32 d, const i32 k, GLOBAL const f32 *RESTRICT x,
-                  GLOBAL const i32 *RESTRICT idx, GLOBAL const i32 *RESTRICT ptr, GLOBAL const i32 *RESTRICT rev,
+                  GLOBAL const i32 *RESTRICT idx, GLOBAL const i32 *RESTRICT sel,
                   GLOBAL i32 *RESTRICT oidx, GLOBAL f32 *RESTRICT odist) {
 	const i64 i = GID(0);
 	if (i >= n) return;
@@ -452,11 +481,11 @@ KERNEL knn_refine(const i32 n, const i32 d, const i32 k, GLOBAL const f32 *RESTR
 	i32 bn = 0;
 	const i32 m = k - 1;
 	GLOBAL const i32 *own = idx + i * k;
+	GLOBAL const i32 *rv = sel + i * m;
 	for (i32 s = 0; s < k; s++) knn_refine_offer(own[s], i, d, m, x, bd, bi, &bn);
-	const i32 r0 = ptr[i], r1 = ptr[i + 1];
-	for (i32 r = r0; r < r1; r++) knn_refine_offer(rev[r], i, d, m, x, bd, bi, &bn);
-	for (i32 s = 0; s < k + r1 - r0; s++) {
-		const i32 j = s < k ? own[s] : rev[r0 + s - k];
+	for (i32 s = 0; s < m; s++) knn_refine_offer(rv[s], i, d, m, x, bd, bi, &bn);
+	for (i32 s = 0; s < k + m; s++) {
+		const i32 j = s < k ? own[s] : rv[s - k];
 		if (j < 0 || (i64)j == i) continue;
 		GLOBAL const i32 *theirs = idx + (i64)j * k;
 		for (i32 t = 0; t < k; t++) knn_refine_offer(theirs[t], i, d, m, x, bd, bi, &bn);
