@@ -363,31 +363,34 @@ func testKNNShortLists(t *testing.T, ns backend.NeighborSearcher, rng *rand.Rand
 }
 
 func testKNNRefine(t *testing.T, ns backend.NeighborSearcher, rng *rand.Rand) {
-	n, d, k := 3001, 24, 12
-	x := Blobs(n, d, 13)
-	p := backend.KNNParams{Method: "ivfflat", NLists: 64, NProbes: 2, Seed: 5}
-	idx, dist := runKNN(t, ns, x, n, d, k, p)
-	exact, _ := knnReference(x, n, d, k)
-	r0 := knnRecall(idx, exact, n, k)
-	want := knn.Neighbors{N: n, K: k, Indices: idx, Distances: dist}
-	for rounds := 1; rounds <= 2; rounds++ {
-		p.Refine = rounds
+	// d = 131: past the device's coordinates cache (128).
+	for _, c := range []struct{ n, d, k, lists int }{{3001, 24, 12, 64}, {701, 131, 5, 20}} {
+		n, d, k := c.n, c.d, c.k
+		x := Blobs(n, d, 13)
+		p := backend.KNNParams{Method: "ivfflat", NLists: c.lists, NProbes: 2, Seed: 5}
 		idx, dist := runKNN(t, ns, x, n, d, k, p)
-		checkRows(t, x, n, d, k, idx, dist)
-		var err error
-		if want, err = knn.Refine(blas32.General{Rows: n, Cols: d, Stride: d, Data: x}, want, 1, 0); err != nil {
-			t.Fatal(err)
-		}
-		for e, id := range idx {
-			w := want.Indices[e]
-			if id != w && (id < 0 || w < 0 || Dist2(x, d, e/k, int(id)) != Dist2(x, d, e/k, int(w))) {
-				t.Fatalf("%d rounds: row %d neighbour %d is %d, knn.Refine's is %d", rounds, e/k, e%k, id, w)
+		exact, _ := knnReference(x, n, d, k)
+		r0 := knnRecall(idx, exact, n, k)
+		want := knn.Neighbors{N: n, K: k, Indices: idx, Distances: dist}
+		for rounds := 1; rounds <= 2; rounds++ {
+			p.Refine = rounds
+			idx, dist := runKNN(t, ns, x, n, d, k, p)
+			checkRows(t, x, n, d, k, idx, dist)
+			var err error
+			if want, err = knn.Refine(blas32.General{Rows: n, Cols: d, Stride: d, Data: x}, want, 1, 0); err != nil {
+				t.Fatal(err)
 			}
-		}
-		r := knnRecall(idx, exact, n, k)
-		t.Logf("%d blob points, %d of %d lists probed: recall@%d %.4f, after %d rounds of refinement %.4f", n, p.NProbes, p.NLists, k, r0, rounds, r)
-		if r <= r0 {
-			t.Errorf("%d rounds of refinement: recall %.4f, not above the search's %.4f", rounds, r, r0)
+			for e, id := range idx {
+				w := want.Indices[e]
+				if id != w && (id < 0 || w < 0 || Dist2(x, d, e/k, int(id)) != Dist2(x, d, e/k, int(w))) {
+					t.Fatalf("%d x %d, %d rounds: row %d neighbour %d is %d, knn.Refine's is %d", n, d, rounds, e/k, e%k, id, w)
+				}
+			}
+			r := knnRecall(idx, exact, n, k)
+			t.Logf("%d blob points in %d dimensions, %d of %d lists probed: recall@%d %.4f, after %d rounds of refinement %.4f", n, d, p.NProbes, p.NLists, k, r0, rounds, r)
+			if r <= r0 {
+				t.Errorf("%d x %d, %d rounds of refinement: recall %.4f, not above the search's %.4f", n, d, rounds, r, r0)
+			}
 		}
 	}
 }

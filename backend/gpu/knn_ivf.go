@@ -154,9 +154,10 @@ func (r *knnRun) refine(xm Mem, n, d, k int, idx, dist, oidx, odist Mem) error {
 	return be.launch1D("knn_refine", int64(n), knnRefineLocal, int32(n), int32(d), int32(k), xm, idx, sel, oidx, odist)
 }
 
-// knnRefineLocal is knn_refine's work-group size: a work-item a point,
-// each with a list in private memory.
-const knnRefineLocal = 128
+// knnRefineLocal is knn_refine's work-group size (KNN_REFINE_LOCAL) and
+// knn_rev_select's: a work-item a point, each with a list in private
+// memory.
+const knnRefineLocal = 64
 
 // buildIVF trains the centres on a sample of the n points xm, finds every
 // point's nearest centres and sorts the points into lists.

@@ -432,29 +432,38 @@ KERNEL knn_rev_select(const i32 n, const i32 k, const i32 m, GLOBAL const f32 *R
 	for (i32 t = bn; t < m; t++) out[t] = -1;
 }
 
-// knn_refine_offer ranks candidate c of point i: its float64 squared
-// distance, summed coordinate by coordinate and abandoned once it passes
-// the list's worst (it could not enter), then an insertion into the
-// sorted list bd/bi of *bn entries (at most m) unless c is there already.
-// A candidate met twice is ranked twice: the list's worst only improves,
-// so a repeat that failed fails again, and one that entered is found.
-DEVICE void knn_refine_offer(const i32 c, const i64 i, const i32 d, const i32 m, GLOBAL const f32 *RESTRICT x,
-                             f64 *bd, i32 *bi, i32 *bn) {
-	if (c < 0 || (i64)c == i) return;
-	const i32 full = *bn == m;
-	const f64 worst = full ? bd[m - 1] : F64_INF;
-	GLOBAL const f32 *q = x + i * d;
+// KNN_REFINE_LOCAL is knn_refine's work-group size; its work-items keep
+// their points' coordinates in LOCAL memory when there are at most
+// KNN_REFINE_DMAX of them (64 x 128 floats, 32 KiB).
+#define KNN_REFINE_LOCAL 64
+#define KNN_REFINE_DMAX 128
+
+// knn_refine_dist returns the float64 squared distance between the query
+// (its coordinate j at qs[j * qstride]) and row c of x, or -1 once the sum
+// passes bound: the candidate could not enter the list. The sum goes
+// coordinate by coordinate, so PCA scores, whose first coordinates carry
+// most of the distance, are mostly abandoned after a few.
+DEVICE f64 knn_refine_dist(const i32 c, const i32 d, GLOBAL const f32 *RESTRICT x, LOCAL_PTR const f32 *qsl,
+                           GLOBAL const f32 *RESTRICT qg, const i32 qstride, const i32 useLocal, const f64 bound) {
 	GLOBAL const f32 *p = x + (i64)c * d;
 	f64 s = 0.0;
 	for (i32 j = 0; j < d; j++) {
-		const f64 df = (f64)q[j] - (f64)p[j];
+		const f32 qj = useLocal ? qsl[j * qstride] : qg[j];
+		const f64 df = (f64)qj - (f64)p[j];
 		s += df * df;
-		if (s > worst) return;
+		if (s > bound) return -1.0;
 	}
-	if (full && !knn_worse(worst, bi[m - 1], s, c)) return;
+	return s;
+}
+
+// knn_refine_insert adds (s, c) to the sorted list bd/bi of *bn entries
+// (at most m), unless c is there already, and returns the list's new
+// worst distance (+Inf while it is not full) through *worst and *worstI.
+DEVICE void knn_refine_insert(const f64 s, const i32 c, const i32 m, f64 *bd, i32 *bi, i32 *bn, f64 *worst,
+                              i32 *worstI) {
 	for (i32 t = 0; t < *bn; t++)
 		if (bi[t] == c) return;
-	i32 t = full ? m - 1 : (*bn)++;
+	i32 t = *bn == m ? m - 1 : (*bn)++;
 	while (t > 0 && knn_worse(bd[t - 1], bi[t - 1], s, c)) {
 		bd[t] = bd[t - 1];
 		bi[t] = bi[t - 1];
@@ -462,7 +471,27 @@ DEVICE void knn_refine_offer(const i32 c, const i64 i, const i32 d, const i32 m,
 	}
 	bd[t] = s;
 	bi[t] = c;
+	if (*bn == m) {
+		*worst = bd[m - 1];
+		*worstI = bi[m - 1];
+	}
 }
+
+// KNN_REFINE_OFFER ranks candidate c of point i: its distance, abandoned
+// past the list's worst, then an insertion unless it ranks after the
+// worst. A candidate met twice is ranked twice: the worst only improves,
+// so a repeat that failed fails again, and one that entered is found by
+// the insertion's check. The worst stays in registers; the list, in
+// private memory, is touched only by insertions.
+#define KNN_REFINE_OFFER(cand)                                                                        \
+	do {                                                                                              \
+		const i32 c_ = (cand);                                                                        \
+		if (c_ >= 0 && (i64)c_ != i) {                                                                \
+			const f64 s_ = knn_refine_dist(c_, d, x, qsl, qg, KNN_REFINE_LOCAL, useLocal, worst);     \
+			if (s_ >= 0.0 && knn_worse(worst, worstI, s_, c_))                                        \
+				knn_refine_insert(s_, c_, m, bd, bi, &bn, &worst, &worstI);                           \
+		}                                                                                             \
+	} while (0)
 
 // knn_refine is one round of knn.Refine for point i (one work-item a
 // point): the k-1 nearest of its candidates (its neighbours in idx, the
@@ -474,21 +503,29 @@ DEVICE void knn_refine_offer(const i32 c, const i64 i, const i32 d, const i32 m,
 KERNEL knn_refine(const i32 n, const i32 d, const i32 k, GLOBAL const f32 *RESTRICT x,
                   GLOBAL const i32 *RESTRICT idx, GLOBAL const i32 *RESTRICT sel,
                   GLOBAL i32 *RESTRICT oidx, GLOBAL f32 *RESTRICT odist) {
+	LOCAL f32 qs[KNN_REFINE_DMAX * KNN_REFINE_LOCAL];
 	const i64 i = GID(0);
-	if (i >= n) return;
+	const i32 useLocal = d <= KNN_REFINE_DMAX;
+	LOCAL_PTR const f32 *qsl = qs + LID(0);
+	GLOBAL const f32 *qg = x + (i < n ? i : 0) * d;
+	if (useLocal && i < n)
+		for (i32 j = 0; j < d; j++) qs[j * KNN_REFINE_LOCAL + LID(0)] = qg[j];
+	if (i >= n) return; // no barrier: each work-item reads only its own coordinates
 	f64 bd[KNN_KMAX];
 	i32 bi[KNN_KMAX];
 	i32 bn = 0;
 	const i32 m = k - 1;
+	f64 worst = F64_INF;
+	i32 worstI = 0x7fffffff;
 	GLOBAL const i32 *own = idx + i * k;
 	GLOBAL const i32 *rv = sel + i * m;
-	for (i32 s = 0; s < k; s++) knn_refine_offer(own[s], i, d, m, x, bd, bi, &bn);
-	for (i32 s = 0; s < m; s++) knn_refine_offer(rv[s], i, d, m, x, bd, bi, &bn);
+	for (i32 s = 0; s < k; s++) KNN_REFINE_OFFER(own[s]);
+	for (i32 s = 0; s < m; s++) KNN_REFINE_OFFER(rv[s]);
 	for (i32 s = 0; s < k + m; s++) {
 		const i32 j = s < k ? own[s] : rv[s - k];
 		if (j < 0 || (i64)j == i) continue;
 		GLOBAL const i32 *theirs = idx + (i64)j * k;
-		for (i32 t = 0; t < k; t++) knn_refine_offer(theirs[t], i, d, m, x, bd, bi, &bn);
+		for (i32 t = 0; t < k; t++) KNN_REFINE_OFFER(theirs[t]);
 	}
 	oidx[i * k] = (i32)i;
 	odist[i * k] = 0.0f;
