@@ -66,8 +66,8 @@ func (r *knnRun) ivfFlat(xm Mem, n, d, k int, q ivfParams, maxAbs float32, round
 	if err != nil {
 		return err
 	}
+	r.release(xm) // the refinement reads the sorted copy
 	if rounds <= 0 || k < 2 {
-		r.release(xm)
 		return r.searchIVF(ix, k, oi, od)
 	}
 	// The search writes into a second pair of buffers when the rounds are
@@ -87,9 +87,16 @@ func (r *knnRun) ivfFlat(xm Mem, n, d, k int, q ivfParams, maxAbs float32, round
 	if err := r.searchIVF(ix, k, src, srcD); err != nil {
 		return err
 	}
-	ix.free(r)
+	// pos: each point's row in the sorted order.
+	pos, err := r.alloc("the sorted rows", backend.Int32, n)
+	if err != nil {
+		return err
+	}
+	if err := r.be.launch1D("knn_invert", int64(n), localSize, int32(n), ix.ids, pos); err != nil {
+		return err
+	}
 	for range rounds {
-		if err := r.refine(xm, n, d, k, src, srcD, dst, dstD); err != nil {
+		if err := r.refine(ix, pos, k, src, srcD, dst, dstD); err != nil {
 			return fmt.Errorf("IVF-Flat refinement: %w", err)
 		}
 		src, srcD, dst, dstD = dst, dstD, src, srcD
@@ -97,19 +104,14 @@ func (r *knnRun) ivfFlat(xm Mem, n, d, k int, q ivfParams, maxAbs float32, round
 	return nil
 }
 
-// free releases the index's buffers.
-func (ix *ivfIndex) free(r *knnRun) {
-	for _, m := range []Mem{ix.xs, ix.ids, ix.probes, ix.offsets} {
-		r.release(m)
-	}
-}
-
-// refine runs one round of knn.Refine on the device: the reverse lists of
-// the n x k neighbours idx (counts, offsets, slots), each point's k-1
-// nearest listers (knn_rev_select, from the distances dist), then
-// knn_refine from idx into oidx and odist.
-func (r *knnRun) refine(xm Mem, n, d, k int, idx, dist, oidx, odist Mem) error {
+// refine runs one round of knn.Refine on the device over the points of
+// ix (pos: each point's row in ix.xs): the reverse lists of the n x k
+// neighbours idx (counts, offsets, slots), each point's k-1 nearest
+// listers (knn_rev_select, from the distances dist), then knn_refine from
+// idx into oidx and odist.
+func (r *knnRun) refine(ix *ivfIndex, pos Mem, k int, idx, dist, oidx, odist Mem) error {
 	be := r.be
+	n, d := ix.n, ix.d
 	nk := int64(n) * int64(k)
 	if nk > math.MaxInt32 {
 		return fmt.Errorf("%d x %d neighbours: the refinement indexes them with int32", n, k)
@@ -151,7 +153,7 @@ func (r *knnRun) refine(xm Mem, n, d, k int, idx, dist, oidx, odist Mem) error {
 	if err := be.launch1D("knn_rev_select", int64(n), knnRefineLocal, int32(n), int32(k), int32(k-1), dist, ptr, rev, sel); err != nil {
 		return err
 	}
-	return be.launch1D("knn_refine", int64(n), knnRefineLocal, int32(n), int32(d), int32(k), xm, idx, sel, oidx, odist)
+	return be.launch1D("knn_refine", int64(n), knnRefineLocal, int32(n), int32(d), int32(k), ix.xs, ix.ids, pos, idx, sel, oidx, odist)
 }
 
 // knnRefineLocal is knn_refine's work-group size (KNN_REFINE_LOCAL) and

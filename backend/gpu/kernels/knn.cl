@@ -384,6 +384,13 @@ KERNEL knn_accumulate(const i32 m, const i32 d, GLOBAL const i32 *RESTRICT assig
 	if (j == 0) atomic_add_i32(&counts[c], 1);
 }
 
+// knn_invert writes the inverse of the permutation ids: pos[ids[t]] = t.
+KERNEL knn_invert(const i32 n, GLOBAL const i32 *RESTRICT ids, GLOBAL i32 *RESTRICT pos) {
+	const i64 t = GID(0);
+	if (t >= n) return;
+	pos[ids[t]] = (i32)t;
+}
+
 // knn_rev_count counts, for each point j, the rows of idx (n rows of k)
 // other than j's own that list j: the sizes of the reverse lists.
 KERNEL knn_rev_count(const i32 n, const i32 k, GLOBAL const i32 *RESTRICT idx, GLOBAL i32 *RESTRICT counts) {
@@ -439,21 +446,33 @@ KERNEL knn_rev_select(const i32 n, const i32 k, const i32 m, GLOBAL const f32 *R
 #define KNN_REFINE_DMAX 128
 
 // knn_refine_dist returns the float64 squared distance between the query
-// (its coordinate j at qs[j * qstride]) and row c of x, or -1 once the sum
-// passes bound: the candidate could not enter the list. The sum goes
-// coordinate by coordinate, so PCA scores, whose first coordinates carry
-// most of the distance, are mostly abandoned after a few.
-DEVICE f64 knn_refine_dist(const i32 c, const i32 d, GLOBAL const f32 *RESTRICT x, LOCAL_PTR const f32 *qsl,
+// (its coordinate j at qs[j * qstride]) and row r of xs, or -1 once the
+// sum passes bound: the candidate could not enter the list. The sum goes
+// coordinate by coordinate; the bound is checked every 8, so that the 8
+// loads of a block are in flight together.
+DEVICE f64 knn_refine_dist(const i64 r, const i32 d, GLOBAL const f32 *RESTRICT xs, LOCAL_PTR const f32 *qsl,
                            GLOBAL const f32 *RESTRICT qg, const i32 qstride, const i32 useLocal, const f64 bound) {
-	GLOBAL const f32 *p = x + (i64)c * d;
+	GLOBAL const f32 *p = xs + r * d;
 	f64 s = 0.0;
-	for (i32 j = 0; j < d; j++) {
+	i32 j = 0;
+	for (; j + 8 <= d; j += 8) {
+		f32 pv[8], qv[8];
+		for (i32 t = 0; t < 8; t++) {
+			pv[t] = p[j + t];
+			qv[t] = useLocal ? qsl[(j + t) * qstride] : qg[j + t];
+		}
+		for (i32 t = 0; t < 8; t++) {
+			const f64 df = (f64)qv[t] - (f64)pv[t];
+			s += df * df;
+		}
+		if (s > bound) return -1.0;
+	}
+	for (; j < d; j++) {
 		const f32 qj = useLocal ? qsl[j * qstride] : qg[j];
 		const f64 df = (f64)qj - (f64)p[j];
 		s += df * df;
-		if (s > bound) return -1.0;
 	}
-	return s;
+	return s > bound ? -1.0 : s;
 }
 
 // knn_refine_insert adds (s, c) to the sorted list bd/bi of *bn entries
@@ -487,30 +506,36 @@ DEVICE void knn_refine_insert(const f64 s, const i32 c, const i32 m, f64 *bd, i3
 	do {                                                                                              \
 		const i32 c_ = (cand);                                                                        \
 		if (c_ >= 0 && (i64)c_ != i) {                                                                \
-			const f64 s_ = knn_refine_dist(c_, d, x, qsl, qg, KNN_REFINE_LOCAL, useLocal, worst);     \
+			const f64 s_ = knn_refine_dist((i64)pos[c_], d, xs, qsl, qg, KNN_REFINE_LOCAL, useLocal, worst); \
 			if (s_ >= 0.0 && knn_worse(worst, worstI, s_, c_))                                        \
 				knn_refine_insert(s_, c_, m, bd, bi, &bn, &worst, &worstI);                           \
 		}                                                                                             \
 	} while (0)
 
-// knn_refine is one round of knn.Refine for point i (one work-item a
-// point): the k-1 nearest of its candidates (its neighbours in idx, the
-// k-1 nearest points that list it, sel[i*(k-1) ..] from knn_rev_select,
-// and the neighbours of both) go to its row of oidx and odist, itself
-// first at 0, missing slots -1 at +Inf. Rows are read from idx and
-// written to oidx, never the same buffer, so the round is a function of
-// its input.
-KERNEL knn_refine(const i32 n, const i32 d, const i32 k, GLOBAL const f32 *RESTRICT x,
+// knn_refine is one round of knn.Refine, one work-item a point, the
+// points taken in the order of the IVF lists: work-item t refines point
+// i = ids[t], whose coordinates are row t of xs (the sorted points; pos
+// maps a point to its row). The points of a work-group are then in the
+// same lists, and so mostly are their candidates, which makes their rows
+// cache hits far more often than in the input's order. Point i's k-1
+// nearest candidates (its neighbours in idx, the k-1 nearest points that
+// list it, sel[i*(k-1) ..] from knn_rev_select, and the neighbours of
+// both) go to its row of oidx and odist, itself first at 0, missing slots
+// -1 at +Inf. Rows are read from idx and written to oidx, never the same
+// buffer, so the round is a function of its input.
+KERNEL knn_refine(const i32 n, const i32 d, const i32 k, GLOBAL const f32 *RESTRICT xs,
+                  GLOBAL const i32 *RESTRICT ids, GLOBAL const i32 *RESTRICT pos,
                   GLOBAL const i32 *RESTRICT idx, GLOBAL const i32 *RESTRICT sel,
                   GLOBAL i32 *RESTRICT oidx, GLOBAL f32 *RESTRICT odist) {
 	LOCAL f32 qs[KNN_REFINE_DMAX * KNN_REFINE_LOCAL];
-	const i64 i = GID(0);
+	const i64 t = GID(0);
 	const i32 useLocal = d <= KNN_REFINE_DMAX;
 	LOCAL_PTR const f32 *qsl = qs + LID(0);
-	GLOBAL const f32 *qg = x + (i < n ? i : 0) * d;
-	if (useLocal && i < n)
+	GLOBAL const f32 *qg = xs + (t < n ? t : 0) * d;
+	if (useLocal && t < n)
 		for (i32 j = 0; j < d; j++) qs[j * KNN_REFINE_LOCAL + LID(0)] = qg[j];
-	if (i >= n) return; // no barrier: each work-item reads only its own coordinates
+	if (t >= n) return; // no barrier: each work-item reads only its own coordinates
+	const i64 i = (i64)ids[t];
 	f64 bd[KNN_KMAX];
 	i32 bi[KNN_KMAX];
 	i32 bn = 0;
