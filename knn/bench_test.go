@@ -163,3 +163,32 @@ func sampledRecall(x blas32.General, nb Neighbors) float64 {
 	}
 	return recallOf(sub, ex)
 }
+
+// BenchmarkRefine100k: one and two rounds of Refine after the default
+// IVF-Flat search of 100,000 blob points (1,024 lists, 20 probes), with
+// the recall before and after.
+func BenchmarkRefine100k(b *testing.B) {
+	x, ex := bench100k()
+	ix, err := BuildIVFFlat(x, IVFFlatParams{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	nb, err := ix.SearchSelf(15, 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, rounds := range []int{1, 2} {
+		b.Run(fmt.Sprintf("rounds=%d", rounds), func(b *testing.B) {
+			var got Neighbors
+			c0 := cpuSeconds()
+			for b.Loop() {
+				if got, err = Refine(x, nb, rounds, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuSeconds()-c0)/float64(b.N), "cpu-s/op")
+			b.ReportMetric(recallOf(nb, ex), "recall-before")
+			b.ReportMetric(recallOf(got, ex), "recall")
+		})
+	}
+}

@@ -6,24 +6,26 @@
 #
 # 1. the embedded PTX regenerated from the kernels (OUTDIR/ptx: copy it to
 #    backend/cuda/ptx when the kernels changed);
-# 2. run.sh's tests, generate, bench (with --quality), cold and compare;
-# 3. comparisons: uploads on one queue (SCBENCH_COPY_STREAM=0) against the
-#    copy stream, QC..PCA, both backends; UMAP with the spectral start at
-#    1.3M cells (CUDA); Leiden on the host (CUDA).
+# 2. the CUDA and OpenCL conformance suites and the pipeline's reference
+#    tests on both backends;
+# 3. the 1.3M-cell store generated, then scbench bench --quality on CUDA
+#    and OpenCL (recall, trustworthiness, modularity, and the ARI of the
+#    device's Leiden against the host's on the same graph);
+# 4. comparisons on CUDA: the kNN without refinement and with one round
+#    (--knn-refine 0 and 1; the default is 2).
+# About four minutes of device time.
 set -uo pipefail
 OUT=${1:?usage: bench/gpu/session.sh OUTDIR}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 cd "$(dirname "$0")/../.." || exit 1
 OUT_DIR=$OUT/ptx bench/gpu/genptx.sh .devrun/cuda.test >"$OUT/genptx.log" 2>&1
-PHASES="env tests generate floor bench cold compare summary" BENCH_ARGS="--quality" \
+TESTS="cuda opencl pipeline" TEST_TIMEOUT=5m TEST_RUN='Conformance|Spectral|Leiden|EmbeddedPTX|Reference|GraphSteps' \
+	PHASES="env tests" bench/gpu/run.sh "$OUT/tests" >"$OUT/tests.log" 2>&1
+PHASES="generate bench summary" BENCH_ARGS="--quality" \
 	bench/gpu/run.sh "$OUT/main" >"$OUT/main.log" 2>&1
-for v in 1 0; do
-	SCBENCH_COPY_STREAM=$v PHASES="bench" BENCH_ARGS="--until pca --repeat 2" \
-		bench/gpu/run.sh "$OUT/copystream$v" >"$OUT/copystream$v.log" 2>&1
+for rf in 0 1; do
+	BACKENDS=cuda PHASES="bench" BENCH_ARGS="--quality --knn-refine $rf" \
+		bench/gpu/run.sh "$OUT/refine$rf" >"$OUT/refine$rf.log" 2>&1
 done
-BACKENDS=cuda PHASES="bench" BENCH_ARGS="--until umap --umap-init spectral" \
-	bench/gpu/run.sh "$OUT/spectral" >"$OUT/spectral.log" 2>&1
-BACKENDS=cuda PHASES="bench" BENCH_ARGS="--leiden host --quality" \
-	bench/gpu/run.sh "$OUT/hostleiden" >"$OUT/hostleiden.log" 2>&1
 tail -30 "$OUT/main.log"

@@ -419,4 +419,4 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 // knnRefineHelp documents --knn-refine for run and bench.
-const knnRefineHelp = "neighbors, ivfflat: `rounds` of refinement after the search (each cell's neighbours become the nearest among its neighbours, the cells that list it, and their neighbours; at 1.3M cells it lifts recall@15 from about 0.90 to above 0.95); 0: the search's lists as rapids-singlecell returns them"
+const knnRefineHelp = "neighbors, ivfflat: `rounds` of refinement after the search (each cell's neighbours become the nearest among its neighbours, the cells that list it, and their neighbours; at 1.3M cells recall@15 goes from 0.899 to 0.947 after one round, 0.955 after two); 0: the search's lists as rapids-singlecell returns them"
