@@ -93,11 +93,23 @@
 // 50-dimensional Gaussian blobs and 0.84 on 1.3 million of them, where
 // 40 probes give 0.95 (see the benchmarks).
 //
+// # Refinement
+//
+// Refine (refine.go) improves an approximate self search by rounds of
+// NN-descent's local join: a point's new neighbours are the nearest among
+// its neighbours, the nearest points that list it, and the neighbours of
+// both. Two rounds lift recall@15 on the generated 1.3M-cell atlas's PCs
+// from 0.899 to 0.955 with the default probes (the pipeline's default);
+// on 100,000 blob points one round goes from 0.958 to 0.986 for about 14
+// microseconds of one core a point.
+//
 // # References
 //
 // Lloyd, Least squares quantization in PCM, IEEE Trans. Inf. Theory 28
 // (1982). Jégou, Douze and Schmid, Product quantization for nearest
-// neighbor search, IEEE TPAMI 33 (2011), on the inverted file. Goto and
+// neighbor search, IEEE TPAMI 33 (2011), on the inverted file. Dong,
+// Moses and Li, Efficient k-nearest neighbor graph construction for
+// generic similarity measures, WWW 2011, on the local join. Goto and
 // van de Geijn, Anatomy of high-performance matrix multiplication, ACM
 // TOMS 34 (2008), for the packed register tile.
 package knn
