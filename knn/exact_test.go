@@ -1,6 +1,7 @@
 package knn
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -56,15 +57,7 @@ func bruteForce(x, q blas32.General, k int, self bool) ([]int32, []float64) {
 			}
 			cands = append(cands, cand{s, int32(p)})
 		}
-		slices.SortFunc(cands, func(a, b cand) int {
-			if a.d != b.d {
-				if a.d < b.d {
-					return -1
-				}
-				return 1
-			}
-			return int(a.id - b.id)
-		})
+		slices.SortFunc(cands, func(a, b cand) int { return byDistance(a.d, a.id, b.d, b.id) })
 		o := 0
 		if self {
 			idx[i*k], dist[i*k] = int32(i), 0
@@ -250,4 +243,13 @@ func TestSqdist(t *testing.T) {
 			}
 		}
 	}
+}
+
+// byDistance orders (distance, index) pairs: nearer first, ties by the
+// smaller index.
+func byDistance[F float32 | float64](ad F, ai int32, bd F, bi int32) int {
+	if c := cmp.Compare(ad, bd); c != 0 {
+		return c
+	}
+	return cmp.Compare(ai, bi)
 }

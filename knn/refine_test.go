@@ -31,15 +31,7 @@ func refineReference(x blas32.General, nb Neighbors) ([]int32, []float64) {
 				listers = append(listers, lister{nb.Distances[j*k+at], int32(j)})
 			}
 		}
-		slices.SortFunc(listers, func(a, b lister) int {
-			if a.d != b.d {
-				if a.d < b.d {
-					return -1
-				}
-				return 1
-			}
-			return int(a.id - b.id)
-		})
+		slices.SortFunc(listers, func(a, b lister) int { return byDistance(a.d, a.id, b.d, b.id) })
 		for _, l := range listers[:min(len(listers), k-1)] {
 			near = append(near, l.id)
 		}
@@ -70,15 +62,7 @@ func refineReference(x blas32.General, nb Neighbors) ([]int32, []float64) {
 			}
 			cs = append(cs, cand{s, c})
 		}
-		slices.SortFunc(cs, func(a, b cand) int {
-			if a.d != b.d {
-				if a.d < b.d {
-					return -1
-				}
-				return 1
-			}
-			return int(a.id - b.id)
-		})
+		slices.SortFunc(cs, func(a, b cand) int { return byDistance(a.d, a.id, b.d, b.id) })
 		idx[i*k], dist[i*k] = int32(i), 0
 		for s := 1; s < k; s++ {
 			if s-1 < len(cs) {
