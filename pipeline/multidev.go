@@ -114,21 +114,7 @@ func runDevices(ctx context.Context, devs []backend.Backend, src source, out str
 		m.devs = append(m.devs, d)
 		names = append(names, fmt.Sprintf("%d: %s %s", i, dev.Backend, dev.Name))
 	}
-	dev := devs[0].Device()
-	r.res.Report = Report{
-		Backend:   dev.Backend,
-		Device:    fmt.Sprintf("%d devices (%s)", len(devs), strings.Join(names, "; ")),
-		Threads:   dev.Threads,
-		Input:     src.path(),
-		Output:    out,
-		Params:    p,
-		Until:     r.until.String(),
-		ChunkRows: opt.chunkRows(),
-		CellsIn:   nObs,
-		GenesIn:   nVar,
-		NNZIn:     nnz,
-	}
-	r.xBytes = src.storedBytes()
+	r.startReport(devs[0].Device(), fmt.Sprintf("%d devices (%s)", len(devs), strings.Join(names, "; ")), out, nnz)
 	start := time.Now()
 	err := m.run(out)
 	rep := &r.res.Report

@@ -97,21 +97,7 @@ func run(ctx context.Context, b backend.Backend, src source, out string, p Param
 		return nil, fmt.Errorf("pipeline: %s holds %d cells x %d genes: nothing to do", src.path(), nObs, nVar)
 	}
 	r := &runner{ctx: ctx, b: b, in: src, nObs: nObs, nVar: nVar, p: p, opt: opt, until: opt.until(), res: &Result{}}
-	dev := b.Device()
-	r.res.Report = Report{
-		Backend:   dev.Backend,
-		Device:    dev.Name,
-		Threads:   dev.Threads,
-		Input:     src.path(),
-		Output:    out,
-		Params:    p,
-		Until:     r.until.String(),
-		ChunkRows: opt.chunkRows(),
-		CellsIn:   nObs,
-		GenesIn:   nVar,
-		NNZIn:     nnz,
-	}
-	r.xBytes = src.storedBytes()
+	r.startReport(b.Device(), b.Device().Name, out, nnz)
 	start := time.Now()
 	err := r.run(out)
 	rep := &r.res.Report
@@ -121,6 +107,26 @@ func run(ctx context.Context, b backend.Backend, src source, out string, p Param
 		rep.PeakDeviceBytes = pm.PeakMemory()
 	}
 	return r.res, err
+}
+
+// startReport fills the report's description of the run: the backend and
+// its device (named deviceName), the input and output, the parameters and
+// the input's size.
+func (r *runner) startReport(dev backend.Device, deviceName, out string, nnz int64) {
+	r.res.Report = Report{
+		Backend:   dev.Backend,
+		Device:    deviceName,
+		Threads:   dev.Threads,
+		Input:     r.in.path(),
+		Output:    out,
+		Params:    r.p,
+		Until:     r.until.String(),
+		ChunkRows: r.opt.chunkRows(),
+		CellsIn:   r.nObs,
+		GenesIn:   r.nVar,
+		NNZIn:     nnz,
+	}
+	r.xBytes = r.in.storedBytes()
 }
 
 type runner struct {
