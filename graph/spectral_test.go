@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/backend/gpu"
-	"github.com/scbench/scbench/backend/opencl"
+	"github.com/scbench/scbench/internal/opencltest"
 	"github.com/scbench/scbench/internal/shareddata"
 	"github.com/scbench/scbench/sparse"
 )
@@ -282,46 +280,18 @@ func TestHostSpectral(t *testing.T) {
 	}
 }
 
-// spectralOpenCL returns a GPU backend on the OpenCL device that
-// $SCBENCH_OPENCL_PLATFORM and $SCBENCH_OPENCL_DEVICE name, or else on the
-// first of the first four platforms' first four devices that compiles the
-// kernels (PoCL's on a machine without a GPU), as backend/gpu's tests
-// choose it; the test is skipped without one, or fails where
-// SCBENCH_REQUIRE_OPENCL=1.
+// spectralOpenCL returns a GPU backend on opencltest's OpenCL device
+// (PoCL's on a machine without a GPU), closed when the test ends; the
+// test is skipped without one, or fails where SCBENCH_REQUIRE_OPENCL=1.
 func spectralOpenCL(t *testing.T) *gpu.Backend {
 	t.Helper()
-	var try [][2]int
-	if ps, ds := os.Getenv("SCBENCH_OPENCL_PLATFORM"), os.Getenv("SCBENCH_OPENCL_DEVICE"); ps != "" || ds != "" {
-		p, _ := strconv.Atoi(ps)
-		d, _ := strconv.Atoi(ds)
-		try = append(try, [2]int{p, d})
-	} else {
-		for p := range 4 {
-			for d := range 4 {
-				try = append(try, [2]int{p, d})
-			}
+	be := opencltest.Open(t, nil)
+	t.Cleanup(func() {
+		if err := be.Close(); err != nil {
+			t.Errorf("Close: %v", err)
 		}
-	}
-	var first error
-	for _, pd := range try {
-		be, err := opencl.New(pd[0], pd[1])
-		if err == nil {
-			t.Cleanup(func() {
-				if err := be.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			return be
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	if os.Getenv("SCBENCH_REQUIRE_OPENCL") == "1" {
-		t.Fatalf("SCBENCH_REQUIRE_OPENCL=1 but no OpenCL device runs the kernels: %v", first)
-	}
-	t.Skipf("no OpenCL device runs the kernels: %v", first)
-	return nil
+	})
+	return be
 }
 
 func TestUMAPScanpyDeviceSpectral(t *testing.T) {

@@ -132,7 +132,7 @@ type UMAPInfo struct {
 	EigenSolver string
 	// Note says why Init differs from the one asked for, if it does, and
 	// why UMAPParams.Spectral fell back to the host, if it did.
-	Note string
+	Note  string
 	Times UMAPTimes
 }
 

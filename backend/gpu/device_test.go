@@ -7,7 +7,7 @@ import (
 
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/backend/gpu"
-	"github.com/scbench/scbench/backend/opencl"
+	"github.com/scbench/scbench/internal/opencltest"
 )
 
 // The OpenCL devices the tests run on. $SCBENCH_OPENCL_PLATFORM and
@@ -16,57 +16,14 @@ import (
 // a GPU, PoCL's). Where none does the test is skipped with the reason, or
 // fails where SCBENCH_REQUIRE_OPENCL=1 (CI, where PoCL is installed).
 
-// openCLTry returns a backend on the device the environment names, or
-// else on the first one that takes the kernels, its runtime wrapped by
-// wrap where wrap is not nil; the caller closes it. The error is the
-// first device's where none does.
-func openCLTry(wrap func(gpu.Runtime) gpu.Runtime) (*gpu.Backend, error) {
-	var try [][2]int
-	if ps, ds := os.Getenv("SCBENCH_OPENCL_PLATFORM"), os.Getenv("SCBENCH_OPENCL_DEVICE"); ps != "" || ds != "" {
-		p, _ := strconv.Atoi(ps)
-		d, _ := strconv.Atoi(ds)
-		try = append(try, [2]int{p, d})
-	} else {
-		for p := range 4 {
-			for d := range 4 {
-				try = append(try, [2]int{p, d})
-			}
-		}
-	}
-	var first error
-	for _, pd := range try {
-		rt, err := opencl.NewRuntime(pd[0], pd[1])
-		if err == nil {
-			if wrap != nil {
-				rt = wrap(rt)
-			}
-			var be *gpu.Backend
-			if be, err = gpu.New(rt); err == nil {
-				return be, nil
-			}
-			rt.Close()
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	return nil, first
-}
+// openCLTry is opencltest.Try.
+func openCLTry(wrap func(gpu.Runtime) gpu.Runtime) (*gpu.Backend, error) { return opencltest.Try(wrap) }
 
-// openCLWith is openCLTry for a test: without a device the test is
-// skipped, or fails where SCBENCH_REQUIRE_OPENCL=1. The caller closes the
-// backend.
+// openCLWith is opencltest.Open: without a device the test is skipped, or
+// fails where SCBENCH_REQUIRE_OPENCL=1. The caller closes the backend.
 func openCLWith(tb testing.TB, wrap func(gpu.Runtime) gpu.Runtime) *gpu.Backend {
 	tb.Helper()
-	be, err := openCLTry(wrap)
-	if err == nil {
-		return be
-	}
-	if os.Getenv("SCBENCH_REQUIRE_OPENCL") == "1" {
-		tb.Fatalf("SCBENCH_REQUIRE_OPENCL=1 but no OpenCL device runs the kernels: %v", err)
-	}
-	tb.Skipf("no OpenCL device runs the kernels: %v", err)
-	return nil
+	return opencltest.Open(tb, wrap)
 }
 
 // openCLSuite is openCLWith without a wrapper, as the conformance suites
