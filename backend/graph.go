@@ -36,6 +36,39 @@ type NeighborSearcher interface {
 	KNN(x []float32, n, d, k int, p KNNParams) (indices []int32, distances []float32, err error)
 }
 
+// IVFIndex is an IVF-Flat index in host memory, built on one device and
+// searched on others (ShardedNeighborSearcher): the N indexed points
+// sorted by list, each with its row in the caller's matrix and its
+// NProbes nearest lists (its own first), and the lists' offsets into the
+// sorted order.
+type IVFIndex struct {
+	N, D, NLists, NProbes int
+	Points                []float32 // N x D, row-major, sorted by list
+	IDs                   []int32   // the caller's row of each sorted point
+	Probes                []int32   // N x NProbes
+	Offsets               []int32   // NLists+1: list l is the points Offsets[l] to Offsets[l+1]-1
+}
+
+// ShardedNeighborSearcher splits NeighborSearcher.KNN's IVF-Flat self
+// search over several devices: one builds the index, each searches a
+// share of the indexed points (the same index on every device, so the
+// shares' rows are those of one device's search), and one refines the
+// whole lists. BuildIVF then SearchIVF over [0, N) then RefineKNN give
+// KNN's result with the same parameters.
+type ShardedNeighborSearcher interface {
+	// BuildIVF trains and fills the index of the n rows of x (n x d,
+	// row-major) with p's IVF-Flat parameters.
+	BuildIVF(x []float32, n, d int, p KNNParams) (*IVFIndex, error)
+	// SearchIVF searches the sorted points lo to hi-1 of ix for their k
+	// nearest indexed points, each itself first, and writes each one's
+	// row (row ix.IDs[s] for sorted point s) of idx and dist (ix.N x k,
+	// row-major); other rows are left as they are.
+	SearchIVF(ix *IVFIndex, lo, hi, k int, idx []int32, dist []float32) error
+	// RefineKNN runs rounds of knn.Refine's refinement over the N x k
+	// lists idx and dist of ix's points, in place.
+	RefineKNN(ix *IVFIndex, k, rounds int, idx []int32, dist []float32) error
+}
+
 // UMAPSGD is what the UMAP optimizer needs besides the edges.
 type UMAPSGD struct {
 	Dim                int     // embedding dimensions

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"time"
@@ -49,14 +50,14 @@ func (r *runner) neighbors() error {
 	sw := startWatch()
 	var err error
 	where := "host"
-	if ns, ok := r.b.(backend.NeighborSearcher); ok && (p.KNN == "exact" || p.KNN == "ivfflat") {
+	var knnParts map[string]float64
+	if sh := r.shardedSearchers(); sh != nil && p.KNN == "ivfflat" {
+		where = fmt.Sprintf("%d %s devices", len(sh), r.b.Device().Backend)
+		g.Neighbors, knnParts, err = r.shardedKNN(sh, pca, n, k)
+	} else if ns, ok := r.b.(backend.NeighborSearcher); ok && (p.KNN == "exact" || p.KNN == "ivfflat") {
 		where = r.b.Device().Backend
-		packed := make([]float32, n*p.NPCs)
-		for i := range n {
-			copy(packed[i*p.NPCs:(i+1)*p.NPCs], pca.Scores[i*pca.NComps:i*pca.NComps+p.NPCs])
-		}
 		g.Neighbors = knn.Neighbors{N: n, K: k}
-		g.Neighbors.Indices, g.Neighbors.Distances, err = ns.KNN(packed, n, p.NPCs, k,
+		g.Neighbors.Indices, g.Neighbors.Distances, err = ns.KNN(packPCs(pca, n, p.NPCs), n, p.NPCs, k,
 			backend.KNNParams{Method: p.KNN, NLists: p.NLists, NProbes: p.NProbes, Seed: p.RandomState, Refine: p.KNNRefine})
 	} else {
 		g.Neighbors, err = r.hostKNN(x, k)
@@ -84,8 +85,19 @@ func (r *runner) neighbors() error {
 	st := sw.step("neighbors",
 		fmt.Sprintf("neighbors(n_neighbors=%d, n_pcs=%d): %s kNN on the %s (%.3f s), fuzzy simplicial set on the %s", k, p.NPCs, method, where, knnSeconds, fuzzyWhere))
 	st.Parts = map[string]float64{"kNN": knnSeconds, "fuzzy simplicial set": st.Seconds - knnSeconds}
+	maps.Copy(st.Parts, knnParts)
 	r.res.Report.Steps = append(r.res.Report.Steps, st)
 	return nil
+}
+
+// packPCs returns the first nPCs scores of the n cells, n x nPCs
+// row-major, as the device searches take them.
+func packPCs(pca *PCAResult, n, nPCs int) []float32 {
+	packed := make([]float32, n*nPCs)
+	for i := range n {
+		copy(packed[i*nPCs:(i+1)*nPCs], pca.Scores[i*pca.NComps:i*pca.NComps+nPCs])
+	}
+	return packed
 }
 
 // hostKNN runs the kNN search of x with package knn.

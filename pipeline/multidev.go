@@ -45,7 +45,17 @@ package pipeline
 // one-device covariance path (pcaTol where the backend takes a
 // tolerance). The scores are centred and signed on the host as in pca().
 // The graph steps (neighbors, UMAP, Leiden) then run on devs[0], as Run
-// runs them, on the whole X_pca.
+// runs them, on the whole X_pca, except the IVF-Flat search where every
+// device has a ShardedNeighborSearcher: devs[0] builds the index, every
+// device searches shares of the cells, and devs[0] refines the lists
+// (knnshard.go). The search is the graph steps' largest part (0.7 of the
+// 1.25 s of the kNN at 1.3M cells on an H200); UMAP and Leiden stay on
+// devs[0], measured: an epoch of UMAP's SGD takes 1.3 ms there (0.27 s
+// for 200), about what exchanging the 10 MB embedding between two
+// devices each epoch would cost over PCIe, so splitting the edges cannot
+// gain; Leiden takes 0.46 s on the GPU against 7 to 11 s on the host's
+// 16 cores, and its local moving is a few hundred milliseconds of
+// graph-wide sweeps that would need their moves exchanged each sweep.
 
 import (
 	"context"
@@ -114,6 +124,7 @@ func runDevices(ctx context.Context, devs []backend.Backend, src source, out str
 		m.devs = append(m.devs, d)
 		names = append(names, fmt.Sprintf("%d: %s %s", i, dev.Backend, dev.Name))
 	}
+	r.more = devs[1:]
 	r.startReport(devs[0].Device(), fmt.Sprintf("%d devices (%s)", len(devs), strings.Join(names, "; ")), out, nnz)
 	start := time.Now()
 	err := m.run(out)

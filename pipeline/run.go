@@ -141,6 +141,12 @@ type runner struct {
 	res    *Result
 	xBytes int64 // compressed bytes of X in the store
 
+	// more are the devices beside b (RunDevices): the kNN search is
+	// shared with them (knnshard.go), in shares of knnShare cells (0:
+	// knnShareCells; tests make it small).
+	more     []backend.Backend
+	knnShare int
+
 	// pass2Needed: pass 2 will run (an output store, or PCA).
 	pass2Needed bool
 	// held are pass 1's chunks kept for pass 2 (nil: pass 2 re-reads the

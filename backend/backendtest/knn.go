@@ -433,3 +433,68 @@ func testKNNErrors(t *testing.T, ns backend.NeighborSearcher, rng *rand.Rand) {
 		}
 	}
 }
+
+// RunShardedKNN checks a backend's backend.ShardedNeighborSearcher with
+// two instances from newBackend (two devices, or two contexts of one):
+// the index built on the first, searched in three uneven shares by both
+// (each instance's shares in turn), gives NeighborSearcher.KNN's
+// IVF-Flat rows bit for bit, with and without refinement (RefineKNN on
+// the second instance); and the errors: a share out of range, outputs of
+// the wrong size, no index.
+func RunShardedKNN(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
+	var ss [2]backend.ShardedNeighborSearcher
+	for i := range ss {
+		be := newBackend(t)
+		t.Cleanup(func() {
+			if err := be.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		s, ok := be.(backend.ShardedNeighborSearcher)
+		if !ok {
+			t.Skipf("the %s backend has no ShardedNeighborSearcher", be.Device().Backend)
+		}
+		ss[i] = s
+	}
+	ns, ok := ss[0].(backend.NeighborSearcher)
+	if !ok {
+		t.Skip("the backend has no NeighborSearcher to compare with")
+	}
+	n, d, k := 2711, 30, 13
+	x := Blobs(n, d, 17)
+	p := backend.KNNParams{Method: "ivfflat", NLists: 48, NProbes: 3, Seed: 9}
+	ix, err := ss[0].BuildIVF(x, n, d, p)
+	if err != nil {
+		t.Fatalf("BuildIVF: %v", err)
+	}
+	if ix.N != n || ix.NLists != 48 || ix.NProbes != 3 {
+		t.Fatalf("index of %d points, %d lists, %d probes; want %d, 48, 3", ix.N, ix.NLists, ix.NProbes, n)
+	}
+	idx, dist := make([]int32, n*k), make([]float32, n*k)
+	for s, cut := range [][2]int{{0, 1000}, {1000, 1001}, {1001, n}} {
+		if err := ss[s%2].SearchIVF(ix, cut[0], cut[1], k, idx, dist); err != nil {
+			t.Fatalf("SearchIVF(%d, %d): %v", cut[0], cut[1], err)
+		}
+	}
+	for _, rounds := range []int{0, 2} {
+		p.Refine = rounds
+		want, wantD := runKNN(t, ns, x, n, d, k, p)
+		got, gotD := slices.Clone(idx), slices.Clone(dist)
+		if err := ss[1].RefineKNN(ix, k, rounds, got, gotD); err != nil {
+			t.Fatalf("RefineKNN(%d rounds): %v", rounds, err)
+		}
+		if !slices.Equal(got, want) || !slices.Equal(gotD, wantD) {
+			t.Fatalf("%d rounds: the sharded search's rows differ from KNN's", rounds)
+		}
+		checkRows(t, x, n, d, k, got, gotD)
+	}
+	if err := ss[1].SearchIVF(ix, 5, n+1, k, idx, dist); err == nil {
+		t.Error("SearchIVF past the last point: no error")
+	}
+	if err := ss[1].SearchIVF(ix, 0, 5, k, idx[:10], dist); err == nil {
+		t.Error("SearchIVF into short outputs: no error")
+	}
+	if err := ss[1].RefineKNN(nil, k, 1, idx, dist); err == nil {
+		t.Error("RefineKNN without an index: no error")
+	}
+}

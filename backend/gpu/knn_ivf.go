@@ -87,12 +87,20 @@ func (r *knnRun) ivfFlat(xm Mem, n, d, k int, q ivfParams, maxAbs float32, round
 	if err := r.searchIVF(ix, k, src, srcD); err != nil {
 		return err
 	}
+	return r.refineRounds(ix, k, rounds, src, srcD, dst, dstD)
+}
+
+// refineRounds runs rounds of refinement over ix's points, from the lists
+// in src and srcD, alternating with dst and dstD as the output: the last
+// round writes into dst and dstD when rounds is odd, else into src and
+// srcD.
+func (r *knnRun) refineRounds(ix *ivfIndex, k, rounds int, src, srcD, dst, dstD Mem) error {
 	// pos: each point's row in the sorted order.
-	pos, err := r.alloc("the sorted rows", backend.Int32, n)
+	pos, err := r.alloc("the sorted rows", backend.Int32, ix.n)
 	if err != nil {
 		return err
 	}
-	if err := r.be.launch1D("knn_invert", int64(n), localSize, int32(n), ix.ids, pos); err != nil {
+	if err := r.be.launch1D("knn_invert", int64(ix.n), localSize, int32(ix.n), ix.ids, pos); err != nil {
 		return err
 	}
 	for range rounds {
@@ -231,11 +239,17 @@ func (r *knnRun) buildIVF(xm Mem, n, d int, q ivfParams, maxAbs float32) (*ivfIn
 }
 
 // searchIVF writes each indexed point's k neighbours (itself first) to oi
-// and od: knn_ivf_union lists each work-group's lists, knn_scan scans
-// them.
+// and od.
 func (r *knnRun) searchIVF(ix *ivfIndex, k int, oi, od Mem) error {
-	n := ix.n
-	tiles := (n + knnQT - 1) / knnQT
+	return r.searchIVFQueries(ix, ix.xs, ix.ids, ix.probes, ix.n, k, oi, od)
+}
+
+// searchIVFQueries writes the k neighbours (itself first) of nq indexed
+// points, given by their coordinates q, ids qid and probes qprobes (in
+// the sorted order), to their rows of oi and od: knn_ivf_union lists each
+// work-group's lists, knn_scan scans them.
+func (r *knnRun) searchIVFQueries(ix *ivfIndex, q, qid, qprobes Mem, nq, k int, oi, od Mem) error {
+	tiles := (nq + knnQT - 1) / knnQT
 	stride := knnQT * ix.nProbes
 	ulist, err := r.alloc("the work-groups' lists", backend.Int32, tiles*stride)
 	if err != nil {
@@ -249,11 +263,16 @@ func (r *knnRun) searchIVF(ix *ivfIndex, k int, oi, od Mem) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, m := range []Mem{ulist, umask, ucount} {
+			r.release(m)
+		}
+	}()
 	if err := r.be.launch("knn_ivf_union", [3]int{tiles, 1, 1}, [3]int{knnLocal, 1, 1},
-		int32(n), int32(ix.nProbes), ix.probes, ulist, umask, ucount); err != nil {
+		int32(nq), int32(ix.nProbes), qprobes, ulist, umask, ucount); err != nil {
 		return err
 	}
-	if err := r.scan(scanJob{nq: n, d: ix.d, k: k - 1, self: true, q: ix.xs, qid: ix.ids, p: ix.xs, pid: ix.ids, np: n,
+	if err := r.scan(scanJob{nq: nq, d: ix.d, k: k - 1, self: true, q: q, qid: qid, p: ix.xs, pid: ix.ids, np: ix.n,
 		offsets: ix.offsets, ulist: ulist, umask: umask, ucount: ucount, ustride: stride, outIdx: oi, outDist: od}); err != nil {
 		return fmt.Errorf("IVF-Flat search: %w", err)
 	}

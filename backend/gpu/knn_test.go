@@ -295,3 +295,9 @@ func sampledRecall(b *testing.B, x []float32, n, d, k int, idx []int32) float64 
 	}
 	return float64(hits) / float64(m*k)
 }
+
+// TestShardedKNN runs the ShardedNeighborSearcher conformance tests on two
+// contexts of the OpenCL device.
+func TestShardedKNN(t *testing.T) {
+	backendtest.RunShardedKNN(t, openCLSuite)
+}
