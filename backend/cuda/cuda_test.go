@@ -131,43 +131,33 @@ func TestProbe(t *testing.T) {
 	}
 }
 
+// TestConformance runs every conformance suite of backendtest on device
+// 0: the backend operations, then the graph steps' capabilities (the
+// neighbour search, sharded over two backends on the device, the fuzzy
+// graph, UMAP, the spectral start and Leiden).
 func TestConformance(t *testing.T) {
 	// One disk cache for the subtests, each of which compiles the
 	// kernels: the first compiles, the others load.
 	needCUDA(t)
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	backendtest.Run(t, func(t *testing.T) backend.Backend {
+	open := func(t *testing.T) backend.Backend {
 		needCUDA(t)
 		be, err := New(0)
 		if err != nil {
 			t.Fatalf("New(0): %v", err)
 		}
 		return be
-	})
-}
-
-// TestSpectral runs the SpectralEmbedder conformance suite on device 0.
-func TestSpectral(t *testing.T) {
-	needCUDA(t)
-	backendtest.RunSpectral(t, func(t *testing.T) backend.Backend {
-		be, err := New(0)
-		if err != nil {
-			t.Fatalf("New(0): %v", err)
-		}
-		return be
-	})
-}
-
-// TestLeiden runs the CommunityDetector conformance suite on device 0.
-func TestLeiden(t *testing.T) {
-	needCUDA(t)
-	backendtest.RunLeiden(t, func(t *testing.T) backend.Backend {
-		be, err := New(0)
-		if err != nil {
-			t.Fatalf("New(0): %v", err)
-		}
-		return be
-	})
+	}
+	for _, s := range []struct {
+		name string
+		run  func(*testing.T, func(*testing.T) backend.Backend)
+	}{
+		{"Ops", backendtest.Run}, {"KNN", backendtest.RunKNN}, {"ShardedKNN", backendtest.RunShardedKNN},
+		{"Fuzzy", backendtest.RunFuzzy}, {"UMAP", backendtest.RunUMAP}, {"Spectral", backendtest.RunSpectral},
+		{"Leiden", backendtest.RunLeiden},
+	} {
+		t.Run(s.name, func(t *testing.T) { s.run(t, open) })
+	}
 }
 
 // TestWritePTX regenerates the embedded PTX (bench/gpu/genptx.sh runs it).

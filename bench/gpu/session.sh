@@ -6,8 +6,9 @@
 #
 # 1. the embedded PTX regenerated from the kernels (OUTDIR/ptx: copy it to
 #    backend/cuda/ptx when the kernels changed);
-# 2. the CUDA and OpenCL conformance suites and the pipeline's reference
-#    tests on both backends;
+# 2. the CUDA and OpenCL conformance suites (gpu.test runs the graph
+#    steps' suites on the first OpenCL device, NVIDIA's there) and the
+#    pipeline's reference tests on both backends;
 # 3. the 1.3M-cell store generated, then scbench bench --quality on CUDA
 #    and OpenCL (recall, trustworthiness, modularity, and the ARI of the
 #    device's Leiden against the host's on the same graph);
@@ -20,7 +21,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 cd "$(dirname "$0")/../.." || exit 1
 OUT_DIR=$OUT/ptx bench/gpu/genptx.sh .devrun/cuda.test >"$OUT/genptx.log" 2>&1
-TESTS="cuda opencl pipeline" TEST_TIMEOUT=5m TEST_RUN='Conformance|Spectral|Leiden|EmbeddedPTX|Reference|GraphSteps' \
+TESTS="cuda opencl gpu pipeline" TEST_TIMEOUT=5m TEST_RUN='Conformance|Spectral|Leiden|KNN|UMAP|Fuzzy|EmbeddedPTX|Reference|GraphSteps|Sharded' \
 	PHASES="env tests" bench/gpu/run.sh "$OUT/tests" >"$OUT/tests.log" 2>&1
 PHASES="generate bench summary" BENCH_ARGS="--quality" \
 	bench/gpu/run.sh "$OUT/main" >"$OUT/main.log" 2>&1
