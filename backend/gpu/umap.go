@@ -138,16 +138,22 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 	}
 
 	local := min(umapLocal, be.rt.MaxLocal())
-	groups := [3]int{int((int64(m) + int64(local) - 1) / int64(local)), 1, 1}
+	launches := umapLaunches(slotStart, n)
 	a, b, gamma := float32(p.A), float32(p.B), float32(p.Gamma)
 	for epoch := range p.NEpochs {
 		alpha := float32(p.LearningRate * (1 - float64(epoch)/float64(p.NEpochs)))
-		if p.Dim == 2 {
-			err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, int64(m), int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
-				dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
-		} else {
-			err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, int64(m), int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
-				dNext, dNeg, dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
+		for _, l := range launches {
+			groups := [3]int{int((l[1] - l[0] + int64(local) - 1) / int64(local)), 1, 1}
+			if p.Dim == 2 {
+				err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, l[0], l[1], int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
+					dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
+			} else {
+				err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, l[0], l[1], int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
+					dNext, dNeg, dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
+			}
+			if err != nil {
+				break
+			}
 		}
 		if err != nil {
 			return 0, fmt.Errorf("gpu: UMAPOptimize: epoch %d: %w", epoch, err)
@@ -175,6 +181,47 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 // umapLocal is the epoch kernels' work-group size: a work-item per edge,
 // so any size works; the group's sample count is one atomic add.
 const umapLocal = 256
+
+// umapResident bounds the edges a device runs at once: a launch's
+// work-items beyond it wait for earlier ones to finish (an H200 holds
+// 132 x 2,048 = 270,336 work-items).
+const umapResident = 1 << 20
+
+// umapLaunches splits an epoch's edges, in the slot-major layout of
+// slotStart, into launches [start, end) that never run two edges of one
+// row at the same time, since they would read the same head and one
+// move would overwrite the other. Slot s holds one edge of each of its
+// c_s rows, so a launch may go on from slot s into slot s+1 only if c_s
+// is at least umapResident: a row's edges in the two slots are then c_s
+// edges apart and cannot run together. Otherwise slot s ends its launch,
+// except in the tail of slots of at most umapTailRows rows and at most
+// n/64 of the n rows (the few high-degree rows of a kNN graph): those go
+// in one launch, whose rows are too few to matter and would otherwise
+// cost a launch each. At 1.3M cells the bulk of the edges is then one
+// launch per epoch and a few dozen launches take the rest; at 2,000
+// cells each slot is its own launch.
+func umapLaunches(slotStart []int64, n int) [][2]int64 {
+	slots := len(slotStart) - 1
+	var out [][2]int64
+	for s := 0; s < slots; {
+		lo := s
+		count := func(s int) int64 { return slotStart[s+1] - slotStart[s] }
+		if c := count(s); c <= umapTailRows && c <= int64(n/64) {
+			out = append(out, [2]int64{slotStart[s], slotStart[slots]})
+			break
+		}
+		for s < slots-1 && count(s) >= umapResident {
+			s++
+		}
+		s++
+		out = append(out, [2]int64{slotStart[lo], slotStart[s]})
+	}
+	return out
+}
+
+// umapTailRows is the most rows of a slot that umapLaunches puts in the
+// one launch of the tail.
+const umapTailRows = 4096
 
 // umapSlots returns the slot-major layout of the rows of rowptr (see the
 // design above): each row's rank in the order of decreasing degree (ties
