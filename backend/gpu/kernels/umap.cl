@@ -103,25 +103,24 @@ KERNEL umap_layout(const i32 n, GLOBAL const i64 *RESTRICT rowptr, GLOBAL const 
 	}
 }
 
-// umap_edges2 runs one epoch's edges base to end-1 in two dimensions (a
-// launch per group of slots, see umap.go), a work-item per edge q: if the
-// edge is due (next <= epoch) it reads both ends, pulls them
+// umap_edges2 runs one epoch in two dimensions, a work-item per edge q:
+// if the edge is due (next <= epoch) it reads both ends, pulls them
 // together (writing the tail at once), pushes the head away from the due
 // negative samples, writes the head and advances the edge's schedules.
 // The embedding is updated without atomics (Hogwild, as umap-learn's
 // parallel mode): another work-item may move the same cell between a read
 // and a write, and one of the two moves is lost. Each group adds its
 // positive samples to *samples.
-KERNEL umap_edges2(const i64 base, const i64 end, const i32 n, GLOBAL const i32 *RESTRICT head, GLOBAL const i32 *RESTRICT tail,
+KERNEL umap_edges2(const i64 m, const i32 n, GLOBAL const i32 *RESTRICT head, GLOBAL const i32 *RESTRICT tail,
                    GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next, GLOBAL f32 *RESTRICT nextNeg,
                    GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch, const f32 alpha,
                    const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
 	LOCAL i32 count;
 	if (LID(0) == 0) count = 0;
 	BARRIER();
-	const i64 q = base + GID(0);
+	const i64 q = GID(0);
 	const f32 ep = (f32)epoch;
-	const i32 due = q < end && next[q] <= ep;
+	const i32 due = q < m && next[q] <= ep;
 	if (due) {
 		const f32 e = eps[q];
 		const i64 i = (i64)head[q], k = (i64)tail[q];
@@ -172,16 +171,16 @@ KERNEL umap_edges2(const i64 base, const i64 end, const i32 n, GLOBAL const i32 
 
 // umap_edges is umap_edges2 in dim dimensions, reading and writing the
 // coordinates in device memory as umap-learn does through its views.
-KERNEL umap_edges(const i64 base, const i64 end, const i32 n, const i32 dim, GLOBAL const i32 *RESTRICT head,
+KERNEL umap_edges(const i64 m, const i32 n, const i32 dim, GLOBAL const i32 *RESTRICT head,
                   GLOBAL const i32 *RESTRICT tail, GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next,
                   GLOBAL f32 *RESTRICT nextNeg, GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch,
                   const f32 alpha, const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
 	LOCAL i32 count;
 	if (LID(0) == 0) count = 0;
 	BARRIER();
-	const i64 q = base + GID(0);
+	const i64 q = GID(0);
 	const f32 ep = (f32)epoch;
-	const i32 due = q < end && next[q] <= ep;
+	const i32 due = q < m && next[q] <= ep;
 	if (due) {
 		const f32 e = eps[q];
 		const i64 i = (i64)head[q];
