@@ -15,12 +15,7 @@ import (
 // context: the same neighbours and connectivities, bit for bit, with the
 // refinement and without; and both devices took shares.
 func TestNeighborsSharded(t *testing.T) {
-	b0 := openCLBackend(t)
-	b1, err := opencl.New(envInt("SCBENCH_OPENCL_PLATFORM"), envInt("SCBENCH_OPENCL_DEVICE"))
-	if err != nil {
-		t.Fatalf("opening the OpenCL device a second time: %v", err)
-	}
-	t.Cleanup(func() { b1.Close() })
+	b0, b1 := openCLTwice(t)
 	n, comps := 3217, 23
 	pca := &PCAResult{NComps: comps, Scores: backendtest.Blobs(n, comps, 31)}
 	for _, refine := range []int{0, 2} {
@@ -47,4 +42,17 @@ func TestNeighborsSharded(t *testing.T) {
 			t.Errorf("refine %d: shares taken %v and %v, want %d in all", refine, s0, s1, (n+699)/700)
 		}
 	}
+}
+
+// openCLTwice opens two contexts of the test's OpenCL device (PoCL's in
+// CI): two devices without a second GPU. The test is skipped without one.
+func openCLTwice(t *testing.T) (backend.Backend, backend.Backend) {
+	t.Helper()
+	b0 := openCLBackend(t)
+	b1, err := opencl.New(envInt("SCBENCH_OPENCL_PLATFORM"), envInt("SCBENCH_OPENCL_DEVICE"))
+	if err != nil {
+		t.Fatalf("opening the OpenCL device a second time: %v", err)
+	}
+	t.Cleanup(func() { b1.Close() })
+	return b0, b1
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/scbench/scbench/anndata"
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/backend/cpu"
-	"github.com/scbench/scbench/backend/opencl"
 	"github.com/scbench/scbench/graph"
 	"github.com/scbench/scbench/internal/shareddata"
 	"github.com/scbench/scbench/sparse"
@@ -307,12 +306,7 @@ func TestMultiDevShared(t *testing.T) {
 // TestMultiDevOpenCL runs QC through PCA on two contexts of the OpenCL
 // device (PoCL in CI) against one context.
 func TestMultiDevOpenCL(t *testing.T) {
-	b0 := openCLBackend(t)
-	b1, err := opencl.New(envInt("SCBENCH_OPENCL_PLATFORM"), envInt("SCBENCH_OPENCL_DEVICE"))
-	if err != nil {
-		t.Fatalf("opening the OpenCL device a second time: %v", err)
-	}
-	t.Cleanup(func() { b1.Close() })
+	b0, b1 := openCLTwice(t)
 	x := randomCounts(rand.New(rand.NewPCG(73, 74)), 1777, 743)
 	p := DefaultParams()
 	p.MinGenes, p.MaxGenes, p.NTopGenes, p.NComps = 15, 400, 251, 11
