@@ -27,7 +27,10 @@
 // store fits Options.HoldBudget (default a quarter of the available
 // memory, at most 4 GiB), pass 1 keeps its chunks as it leaves them,
 // normalized and log1p'd, for pass 2 (held.go): a second decode of the
-// store and a second normalize_total and log1p are saved.
+// store and a second normalize_total and log1p are saved. A backend that
+// fuses these operations (the CPU backend's QCNormalizeLog1p: each row
+// goes through all of them while it is in cache) runs them in one sweep,
+// with the same results.
 //
 // HVG, on the host, from those means and variances (HighlyVariableCellRanger).
 //
@@ -43,8 +46,11 @@
 // to float32 as scanpy's are), ColStats adds Z's column sums and sums of
 // squares, GramAccumulate adds Z^T Z to a p x p float64 matrix (on the
 // covariance path only, below), and Z goes to a cache (in memory up to
-// Options.CacheBudget, else a temporary file of raw CSR chunks). Z is
-// never written to the store.
+// Options.CacheBudget, else a temporary file of CSR chunks, with 16-bit
+// column indices when Z has at most 65,536 columns, written from the
+// first chunk when pass 1's counts show it will not fit). Z is never
+// written to the store. The CPU backend makes Z from the raw chunk in one
+// sweep (SelectNormalize) when nothing writes X.
 //
 // PCA (see pca.go and pcapath.go) finds the top n_comps eigenpairs of the
 // covariance of the centred Z, C = Z^T Z/(n-1) - n/(n-1) mu mu^T, by block

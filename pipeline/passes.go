@@ -133,12 +133,32 @@ func (r *runner) pass1() (err error) {
 	return nil
 }
 
+// fusedPasses is implemented by backends (the CPU one) that do the
+// per-chunk work of passes 1 and 2 in one sweep over a chunk rather than
+// one per operation, with the same results bit for bit (see
+// backend/cpu/fused.go).
+type fusedPasses interface {
+	// QCNormalizeLog1p is RowStats, then, with the factor and keep flag
+	// that decide returns for each row, ColStats(all), ScaleRows, Log1p
+	// (stored into m when write is set) and ColStats(kept) over the kept
+	// rows; without kept.Sum, RowStats and ColStats(all) only.
+	QCNormalizeLog1p(m backend.CSR, decide func(sum float64, nnz int32) (factor float64, keep bool), rowSum []float64, rowNNZ []int32, keep []bool, all, kept backend.ColStats, write bool) error
+	// SelectNormalize is SelectCols, SelectRows, then ScaleRows and Log1p
+	// when rowFactor is set and ScaleCols when colFactor is set.
+	// Its arrays are reuse's where they are large enough.
+	SelectNormalize(m backend.CSR, newIndex []int32, newCols int, keep []bool, rowFactor, colFactor []float64, reuse *sparse.CSR) (backend.CSR, error)
+}
+
 // pass1Chunk does pass 1's work on one chunk.
 func (r *runner) pass1Chunk(c anndata.Chunk, bufs *bufCache, all, kept backend.ColStats, normalize bool) error {
 	b, res := r.b, r.res
 	m, err := b.Upload(c.CSR)
 	if err != nil {
 		return r.chunkErr(c, "uploading", err)
+	}
+	if fb, ok := b.(fusedPasses); ok && r.devHeld == nil {
+		defer m.Free()
+		return r.pass1Fused(fb, c, m, all, kept, normalize)
 	}
 	keep := false // m is held on the device for pass 2
 	defer func() {
@@ -208,6 +228,37 @@ func (r *runner) pass1Chunk(c anndata.Chunk, bufs *bufCache, all, kept backend.C
 	return nil
 }
 
+// pass1Fused is pass1Chunk on a backend with fused kernels: one sweep over
+// the chunk, the per-cell results written straight into res.Obs.
+func (r *runner) pass1Fused(fb fusedPasses, c anndata.Chunk, m backend.CSR, all, kept backend.ColStats, normalize bool) error {
+	res := r.res
+	tot := res.Obs.TotalCounts[c.Start : c.Start+c.Rows]
+	ngenes := res.Obs.NGenesByCounts[c.Start : c.Start+c.Rows]
+	keep := res.Obs.Keep[c.Start : c.Start+c.Rows]
+	target := r.p.TargetSum
+	decide := func(sum float64, nnz int32) (float64, bool) {
+		return normalizeFactor(sum, target), r.p.keep(nnz)
+	}
+	if !normalize {
+		kept = backend.ColStats{}
+	}
+	// Pass 2 re-reads the store unless the chunk is held: only then are
+	// the normalized values needed after the gene statistics.
+	write := normalize && r.held != nil
+	if err := fb.QCNormalizeLog1p(m, decide, tot, ngenes, keep, all, kept, write); err != nil {
+		return r.chunkErr(c, "qc, normalize_total, log1p and gene statistics", err)
+	}
+	res.Obs.NKept += rowsKept(keep)
+	if r.held != nil {
+		h, err := r.b.Download(m)
+		if err != nil {
+			return r.chunkErr(c, "downloading", err)
+		}
+		r.held = append(r.held, anndata.Chunk{Start: c.Start, CSR: h})
+	}
+	return nil
+}
+
 // selectGenes runs cell_ranger's selection on the host.
 func (r *runner) selectGenes() error {
 	g := r.res.Genes
@@ -240,6 +291,7 @@ func (r *runner) pass2() (err error) {
 	pca := r.until >= StepPCA
 
 	var newIndex, invStd backend.Buffer
+	var fz fusedPass2
 	defer func() {
 		for _, buf := range []backend.Buffer{newIndex, invStd, r.zStats.Sum, r.zStats.SumSq} {
 			if buf != nil {
@@ -262,6 +314,9 @@ func (r *runner) pass2() (err error) {
 		if err := b.Write(newIndex, idx); err != nil {
 			return err
 		}
+		if fb, ok := b.(fusedPasses); ok {
+			fz = fusedPass2{fb: fb, newIndex: idx}
+		}
 	}
 	if pca {
 		inv := make([]float64, nVar)
@@ -274,17 +329,24 @@ func (r *runner) pass2() (err error) {
 		if err := b.Write(invStd, inv); err != nil {
 			return err
 		}
+		if fz.fb != nil && r.w == nil {
+			// Nothing writes X: scale's 1/std can be applied as the chunk
+			// is made.
+			fz.invStd = inv
+		}
 		if r.zStats.Sum, err = allocF64(b, nVar); err != nil {
 			return err
 		}
 		if r.zStats.SumSq, err = allocF64(b, nVar); err != nil {
 			return err
 		}
-		r.cache = newMatrixCache(r.budget(), r.opt.TempDir)
 		var zNNZ int64
 		for _, j := range res.HVGIndex {
 			zNNZ += r.keptNNZ[j]
 		}
+		chunks := int64(chunkCount(r.nObs, r.opt.chunkRows()))
+		r.cache = newMatrixCache(r.budget(), r.opt.TempDir)
+		r.cache.expect(zNNZ*8 + (int64(res.Obs.NKept)+chunks)*8)
 		r.zResident = r.zOnDevice(zNNZ)
 		r.res.Report.ZOnDevice = r.zResident
 		r.matrixFree = r.choosePCAPath()
@@ -341,7 +403,7 @@ func (r *runner) pass2() (err error) {
 		if err := r.checkChunk(c, next); err != nil {
 			return err
 		}
-		rows, nnz, err := r.pass2Chunk(c, bufs, newIndex, invStd, nVar)
+		rows, nnz, err := r.pass2Chunk(c, bufs, newIndex, invStd, nVar, &fz)
 		if err != nil {
 			return err
 		}
@@ -433,7 +495,7 @@ func (r *runner) pass2Done(sw stopwatch, next, rowsOut int, nnzOut int64, pca bo
 
 // pass2Chunk does pass 2's work on one chunk and returns the rows and
 // values it output.
-func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd backend.Buffer, nVar int) (int, int64, error) {
+func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd backend.Buffer, nVar int, fz *fusedPass2) (int, int64, error) {
 	if r.until < StepFilter {
 		// X stays the raw counts (the writer copies them).
 		if err := r.w.AppendX(c.CSR); err != nil {
@@ -441,11 +503,57 @@ func (r *runner) pass2Chunk(c anndata.Chunk, bufs *bufCache, newIndex, invStd ba
 		}
 		return c.Rows, c.NNZ(), nil
 	}
+	if fz.fb != nil {
+		m, err := r.transformFused(c, nVar, fz)
+		if err != nil {
+			return 0, 0, r.chunkErr(c, pass2Name, err)
+		}
+		return r.pass2Matrix(c.Start, c.Rows, m, invStd, fz)
+	}
 	m, err := r.transform(c.Start, c.CSR, bufs, newIndex, nVar)
 	if err != nil {
 		return 0, 0, r.chunkErr(c, pass2Name, err)
 	}
-	return r.pass2Matrix(c.Start, c.Rows, m, invStd)
+	return r.pass2Matrix(c.Start, c.Rows, m, invStd, nil)
+}
+
+// fusedPass2 is what pass 2 needs to make a chunk with the backend's fused
+// kernel (fb nil: the separate operations): the host copies of the new
+// gene indices and of scale's 1/std (nil when the writer needs X before
+// scaling).
+type fusedPass2 struct {
+	fb       fusedPasses
+	newIndex []int32
+	invStd   []float64
+	factor   []float64 // scratch: the kept rows' normalize_total factors
+	// spare is the last chunk made, once the cache has written it to its
+	// file and nothing refers to it: the next chunk is made in its arrays.
+	spare *sparse.CSR
+}
+
+// transformFused is transform in one sweep (fusedPasses.SelectNormalize),
+// the columns scaled too when fz.invStd is set.
+func (r *runner) transformFused(c anndata.Chunk, nVar int, fz *fusedPass2) (backend.CSR, error) {
+	res := r.res
+	m, err := r.b.Upload(c.CSR)
+	if err != nil {
+		return backend.CSR{}, err
+	}
+	defer m.Free()
+	keep := res.Obs.Keep[c.Start : c.Start+c.Rows]
+	var factor []float64
+	if !r.heldNormalized {
+		fz.factor = fz.factor[:0]
+		for i, k := range keep {
+			if k {
+				fz.factor = append(fz.factor, normalizeFactor(res.Obs.TotalCounts[c.Start+i], r.p.TargetSum))
+			}
+		}
+		factor = fz.factor
+	}
+	spare := fz.spare
+	fz.spare = nil
+	return fz.fb.SelectNormalize(m, fz.newIndex, nVar, keep, factor, fz.invStd, spare)
 }
 
 // pass2Device does pass 2's work on a chunk held on the device since pass
@@ -457,14 +565,18 @@ func (r *runner) pass2Device(start int, raw backend.CSR, bufs *bufCache, newInde
 	if err != nil {
 		return 0, 0, r.rowsErr(start, rows, pass2Name, err)
 	}
-	_, nnz, err := r.pass2Matrix(start, rows, m, invStd)
+	_, nnz, err := r.pass2Matrix(start, rows, m, invStd, nil)
 	return rows, nnz, err
 }
 
 // pass2Matrix writes a transformed chunk m (input rows start to
 // start+inRows) to the output store, scales it, adds its statistics and
-// keeps it for PCA, and returns its rows and values. It takes m over.
-func (r *runner) pass2Matrix(start, inRows int, m backend.CSR, invStd backend.Buffer) (int, int64, error) {
+// keeps it for PCA, and returns its rows and values. It takes m over. fz
+// is set when m comes from transformFused: m is scaled already when
+// fz.invStd is set, and its arrays go to fz.spare once the cache is done
+// with them.
+func (r *runner) pass2Matrix(start, inRows int, m backend.CSR, invStd backend.Buffer, fz *fusedPass2) (int, int64, error) {
+	scaled := fz != nil && fz.invStd != nil
 	b := r.b
 	c := anndata.Chunk{Start: start, CSR: &sparse.CSR{Rows: inRows}} // for messages
 	keep := false                                                    // m stays on the device as part of Z
@@ -489,8 +601,10 @@ func (r *runner) pass2Matrix(start, inRows int, m backend.CSR, invStd backend.Bu
 		}
 	}
 	if r.until >= StepPCA {
-		if err := b.ScaleCols(m, invStd); err != nil {
-			return 0, 0, r.chunkErr(c, "scale", err)
+		if !scaled {
+			if err := b.ScaleCols(m, invStd); err != nil {
+				return 0, 0, r.chunkErr(c, "scale", err)
+			}
 		}
 		if err := b.ColStats(m, nil, r.zStats); err != nil {
 			return 0, 0, r.chunkErr(c, "statistics of the scaled genes", err)
@@ -511,6 +625,12 @@ func (r *runner) pass2Matrix(start, inRows int, m backend.CSR, invStd backend.Bu
 		}
 		if err := r.cache.Append(h); err != nil {
 			return 0, 0, err
+		}
+		if fz != nil && r.cache.OnDisk() && r.w == nil {
+			// Written to the file: h (m's arrays, on a host backend) is
+			// free for the next chunk. (The writer, where there is one,
+			// copies too, but keep it simple: reuse only without one.)
+			fz.spare = h
 		}
 	}
 	return m.Rows, m.NNZ, nil

@@ -28,7 +28,8 @@ type Backend struct {
 	// ColStats, and the column-blocked copy of a row batch in
 	// GramAccumulate.
 	colAcc   []colAcc
-	spmmtAcc []float64 // SpMMT: the workers' partial sums
+	fusedAcc []fusedAcc // QCNormalizeLog1p's per-worker column sums
+	spmmtAcc []float64  // SpMMT: the workers' partial sums
 	gram     gramScratch
 }
 
@@ -65,6 +66,7 @@ func (b *Backend) Device() backend.Device {
 // Close releases the scratch space. The backend stays usable.
 func (b *Backend) Close() error {
 	b.colAcc = nil
+	b.fusedAcc = nil
 	b.spmmtAcc = nil
 	b.gram = gramScratch{}
 	return nil

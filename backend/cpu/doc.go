@@ -48,6 +48,14 @@
 // order. The kernels check every column index (an index outside the
 // matrix is an error, not a write out of bounds).
 //
+// Fused kernels (fused.go), outside backend.Backend, do the per-chunk work
+// of package pipeline's passes 1 and 2 in one sweep over a chunk rather
+// than one per operation, with the same bits: QCNormalizeLog1p (RowStats,
+// ColStats, ScaleRows, Log1p and ColStats of the kept rows) and
+// SelectNormalize (SelectCols, SelectRows, ScaleRows, Log1p, ScaleCols).
+// Log1p of a normalized count is taken once per row and count, from a
+// small memo, rather than once per value.
+//
 // Transpose (backend.Transposer) counts each worker's entries per column,
 // scans the counts column by column over the workers, and has each worker
 // place its rows' entries in row order: the result is canonical, the

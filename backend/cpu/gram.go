@@ -35,7 +35,14 @@ import (
 // It runs at about 1.8e9 products per second per core on a Zen 4 core (see
 // the benchmark). Tried and slower: one row of C at a time over a
 // column index of the batch (the row stays in L1, but each product then
-// costs three loads; 40% slower); blocks of 64 or 128 columns (no better).
+// costs three loads; 40% slower); blocks of 64 or 128 columns (no better);
+// batches of 2^20 values rather than 2^22 (9% slower on the 1.3M-cell
+// atlas's HVG matrix, 390 values a row: every batch brings each tile of C
+// in from memory again); bands of fewer than 256 rows, which an L1 or L2
+// cache holds better (slower: the per-row work of a tile grows); an AVX
+// kernel with three-operand forms, or with software prefetches of C's
+// lines (no faster: the products wait on C's cache lines, not on
+// instructions); columns ordered by density (no faster).
 //
 // No worker needs a copy of C, and every element of C receives its products
 // in row order, one row after the other, exactly as a plain sequential loop
@@ -76,8 +83,8 @@ func (b *Backend) GramAccumulate(m backend.CSR, c backend.Dense) error {
 
 const (
 	gramBlock     = 256     // columns per block: local indices fit a uint8
-	gramBatch     = 1 << 20 // values per batch of rows (9 MiB blocked)
-	gramBatchRows = 1 << 13 // rows per batch at most
+	gramBatch     = 1 << 22 // values per batch of rows (36 MiB blocked)
+	gramBatchRows = 1 << 14 // rows per batch at most
 )
 
 // gramScratch is GramAccumulate's scratch space, kept between calls.

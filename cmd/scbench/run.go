@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -94,6 +95,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		seed      = fs.Uint64("random-state", 0, "seed of the IVF-Flat training, UMAP and Leiden (scanpy's random_state)")
 		picture   = fs.String("picture", "", "path of the UMAP picture coloured by cluster (default: umap.png beside the output store; \"-\": none)")
 		report    = fs.String("report", "", "write a JSON report (per-step seconds, device, sizes, bytes read, peak memory) to this `file`")
+		memory    = fs.String("memory", "auto", "the run's memory `budget`, e.g. 8GiB: the Go heap's soft limit during the passes (the garbage collector works harder as the heap nears it; set it below what the run needs and it collects all the time), and pass 1 keeps its chunks for pass 2 only within it, less --cache-mem and 1 GiB of working buffers; \"off\": no limit, and pass 1 keeps up to a quarter of the available memory (at most 4 GiB); auto: "+defaultMemory+" on the CPU backend, off on a GPU (which holds the data itself)")
 		cacheMem  = fs.String("cache-mem", defaultCacheMem, "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB; beyond it the matrix goes to a temporary file in --tmp (read back through the page cache, which keeps the process's own memory small)")
 		tmpDir    = fs.String("tmp", "", "`folder` for temporary files: generated input, the on-disk cache (default $TMPDIR)")
 		synCells  = fs.Int("synth-cells", 20000, "cells to generate when there is no --input")
@@ -130,6 +132,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usageError(fs, "--cache-mem: %v", err)
 		}
 	}
+	var memLimit int64
+	if *memory != "off" && *memory != "auto" {
+		if memLimit, err = parseSize(*memory); err != nil || memLimit <= 0 {
+			return usageError(fs, "--memory %q: want a size such as 3GiB, auto or off", *memory)
+		}
+	}
 	req, err := parseBackend(*bk, *device)
 	if err != nil {
 		return usageError(fs, "%v", err)
@@ -152,6 +160,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer b.Close()
 	if !*quiet {
 		b.printChoice(stderr)
+	}
+	if *memory == "auto" && b.Device().Backend == "cpu" {
+		memLimit, _ = parseSize(defaultMemory)
 	}
 	more, err := openMoreDevices(api, b, devList, *device != "")
 	if err != nil {
@@ -219,10 +230,26 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Until:       step,
 		ChunkRows:   *chunkRows,
 		CacheBudget: budget,
+		HoldBudget:  holdBudget(memLimit, budget),
 		TempDir:     *tmpDir,
 		ReadWorkers: *threads,
 		OnProgress:  pr.update,
 		HostLeiden:  *leiden == "host",
+	}
+	if memLimit > 0 {
+		// Go's limit covers its own memory only (not OpenBLAS's buffers,
+		// nor what the runtime has yet to hand back): aim a little lower.
+		// It covers the passes, the out-of-core part: the graph steps
+		// after them hold their data in memory whatever the budget, and a
+		// heap above the limit would have the collector run all the time.
+		prev := debug.SetMemoryLimit(memLimit / 10 * 9)
+		defer debug.SetMemoryLimit(prev)
+		opt.OnProgress = func(p pipeline.Progress) {
+			if strings.HasPrefix(p.Pass, "pass 3") && p.Done == p.Total {
+				debug.SetMemoryLimit(prev)
+			}
+			pr.update(p)
+		}
 	}
 	if *cpuProf != "" {
 		pf, err := os.Create(*cpuProf)
@@ -274,6 +301,13 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 const (
 	defaultChunkRows = 20000
 	defaultCacheMem  = "1GiB"
+	// defaultMemory is --memory auto's budget on the CPU backend: issue
+	// 4's target for the 1.3M-cell preprocessing (the notebook's machine
+	// has far more; a laptop does not). A GPU run keeps its data on the
+	// device and is not limited: its host buffers (pinned staging, the
+	// graph steps' arrays) would make a 3 GiB heap limit collect all the
+	// time.
+	defaultMemory = "3GiB"
 )
 
 // outputPath returns where to write: the flag's value, or a default beside
@@ -320,6 +354,23 @@ func isZarr(dir string) bool {
 		}
 	}
 	return false
+}
+
+// holdBudget is the most that pass 1 may keep for pass 2 under the memory
+// budget memLimit (0: none; Options.HoldBudget's default then applies):
+// what is left after the cache's budget and 1 GiB of working buffers (the
+// chunks being read and worked on, the Gram matrix), or never (-1).
+func holdBudget(memLimit, cacheBudget int64) int64 {
+	if memLimit <= 0 {
+		return 0
+	}
+	if cacheBudget <= 0 {
+		cacheBudget = memLimit / 2 // no --cache-mem: the pipeline takes half the available memory; count half the budget
+	}
+	if h := memLimit - cacheBudget - 1<<30; h > 0 {
+		return h
+	}
+	return -1
 }
 
 // parseSize parses a byte count with an optional unit: 512MiB, 8GiB, 2GB, 1e9.

@@ -139,3 +139,22 @@ func TestParseSize(t *testing.T) {
 		t.Error("parseSize(-1) succeeded")
 	}
 }
+
+// TestHoldBudget: what pass 1 may keep under --memory, after the cache's
+// budget (half the memory when --cache-mem leaves it to the pipeline) and
+// 1 GiB of working buffers; nothing without a budget, never when none is
+// left.
+func TestHoldBudget(t *testing.T) {
+	const gib = int64(1) << 30
+	for _, c := range []struct{ mem, cache, want int64 }{
+		{0, gib, 0},
+		{3 * gib, gib, gib},
+		{8 * gib, 0, 3 * gib},
+		{2 * gib, gib, -1},
+		{gib + gib/2, gib / 4, gib / 4},
+	} {
+		if got := holdBudget(c.mem, c.cache); got != c.want {
+			t.Errorf("holdBudget(%d, %d) = %d, want %d", c.mem, c.cache, got, c.want)
+		}
+	}
+}
