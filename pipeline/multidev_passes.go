@@ -413,21 +413,11 @@ func (m *multi) pass2() (err error) {
 		z := NewGeneStats(zSum, zSumSq, nObs)
 		r.z = &z
 	}
-	covers := "write X"
-	switch {
-	case pca:
-		covers = "filter, normalize_total, log1p, HVG subset, scale, Z^T Z per device"
-		if r.w != nil {
-			covers += ", write X"
-		}
-	case r.until >= StepHVG:
-		covers = "filter, normalize_total, log1p, HVG subset, write X"
-	case r.until >= StepNormalize:
-		covers = "filter, normalize_total, log1p, write X"
-	case r.until >= StepFilter:
-		covers = "filter, write X"
+	pcaWork := ""
+	if pca {
+		pcaWork = "scale, Z^T Z per device"
 	}
-	st := sw.step("pass 2", fmt.Sprintf("%s, on %d devices", covers, len(m.devs)))
+	st := sw.step("pass 2", fmt.Sprintf("%s, on %d devices", r.pass2Covers(pcaWork), len(m.devs)))
 	st.Rows, st.NNZ = nObs, rep.NNZOut
 	m.deviceParts(&st, pass2Name)
 	rep.Steps = append(rep.Steps, st)

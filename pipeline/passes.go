@@ -468,26 +468,14 @@ func (r *runner) pass2Done(sw stopwatch, next, rowsOut int, nnzOut int64, pca bo
 		z := NewGeneStats(sum, sumSq, rowsOut)
 		r.z = &z
 	}
-	covers := "write X"
+	pcaWork := ""
 	switch {
 	case pca && r.matrixFree:
-		covers = "filter, normalize_total, log1p, HVG subset, scale"
-		if r.w != nil {
-			covers += ", write X"
-		}
+		pcaWork = "scale"
 	case pca:
-		covers = "filter, normalize_total, log1p, HVG subset, scale, Z^T Z"
-		if r.w != nil {
-			covers += ", write X"
-		}
-	case r.until >= StepHVG:
-		covers = "filter, normalize_total, log1p, HVG subset, write X"
-	case r.until >= StepNormalize:
-		covers = "filter, normalize_total, log1p, write X"
-	case r.until >= StepFilter:
-		covers = "filter, write X"
+		pcaWork = "scale, Z^T Z"
 	}
-	st := sw.step("pass 2", covers)
+	st := sw.step("pass 2", r.pass2Covers(pcaWork))
 	st.Rows, st.NNZ = rowsOut, nnzOut
 	res.Report.Steps = append(res.Report.Steps, st)
 	return nil
@@ -851,4 +839,25 @@ func (r *runner) pca() error {
 	st.Parts = pt.parts
 	res.Report.Steps = append(res.Report.Steps, st)
 	return nil
+}
+
+// pass2Covers describes what pass 2 did for the report: pcaWork is its
+// part of PCA ("" when the run stops before PCA), then the steps it ran
+// before it and the writing of X.
+func (r *runner) pass2Covers(pcaWork string) string {
+	switch {
+	case pcaWork != "":
+		covers := "filter, normalize_total, log1p, HVG subset, " + pcaWork
+		if r.w != nil {
+			covers += ", write X"
+		}
+		return covers
+	case r.until >= StepHVG:
+		return "filter, normalize_total, log1p, HVG subset, write X"
+	case r.until >= StepNormalize:
+		return "filter, normalize_total, log1p, write X"
+	case r.until >= StepFilter:
+		return "filter, write X"
+	}
+	return "write X"
 }
