@@ -59,11 +59,13 @@ type ShardedNeighborSearcher interface {
 	// BuildIVF trains and fills the index of the n rows of x (n x d,
 	// row-major) with p's IVF-Flat parameters.
 	BuildIVF(x []float32, n, d int, p KNNParams) (*IVFIndex, error)
-	// SearchIVF searches the sorted points lo to hi-1 of ix for their k
-	// nearest indexed points, each itself first, and writes each one's
-	// row (row ix.IDs[s] for sorted point s) of idx and dist (ix.N x k,
-	// row-major); other rows are left as they are.
-	SearchIVF(ix *IVFIndex, lo, hi, k int, idx []int32, dist []float32) error
+	// SearchIVF loads ix on the device, then, for each share [lo, hi)
+	// that next hands out until it says !ok, searches the sorted points
+	// lo to hi-1 of ix for their k nearest indexed points, each itself
+	// first, and writes each one's row (row ix.IDs[s] for sorted point s)
+	// of idx and dist (ix.N x k, row-major); other rows are left as they
+	// are. next is called from SearchIVF's goroutine only.
+	SearchIVF(ix *IVFIndex, k int, next func() (lo, hi int, ok bool), idx []int32, dist []float32) error
 	// RefineKNN runs rounds of knn.Refine's refinement over the N x k
 	// lists idx and dist of ix's points, in place.
 	RefineKNN(ix *IVFIndex, k, rounds int, idx []int32, dist []float32) error

@@ -14,7 +14,8 @@ import (
 // index and hands it to the host; every device then takes shares of the
 // cells, in the index's sorted order, one after the other as it finishes
 // the last (a device that is faster, or less busy, takes more), and
-// searches them against the whole index, which it uploads once; devs[0]
+// searches them against the whole index, which it uploads once
+// (ShardedNeighborSearcher.SearchIVF pulls the shares); devs[0]
 // refines the whole lists at the end. The cells of a share are the
 // index's own rows, so each row is the one-device search's, bit for bit,
 // whatever the devices and shares.
@@ -64,7 +65,7 @@ func (r *runner) shardedKNN(sh []backend.ShardedNeighborSearcher, pca *PCAResult
 		size = r.knnShare
 	}
 	shares := (n + size - 1) / size
-	var next atomic.Int64
+	var handed atomic.Int64
 	errs := make([]error, len(sh))
 	taken := make([]int, len(sh))
 	busy := make([]float64, len(sh))
@@ -73,20 +74,19 @@ func (r *runner) shardedKNN(sh []backend.ShardedNeighborSearcher, pca *PCAResult
 		wg.Go(func() {
 			start := time.Now()
 			defer func() { busy[d] = time.Since(start).Seconds() }()
-			for {
-				share := int(next.Add(1) - 1)
+			next := func() (lo, hi int, ok bool) {
+				share := int(handed.Add(1) - 1)
 				if share >= shares || r.ctx.Err() != nil {
-					return
-				}
-				lo, hi := share*size, min(n, (share+1)*size)
-				// Rows of different shares are disjoint: the devices write
-				// nb's rows without a lock.
-				if err := s.SearchIVF(ix, lo, hi, k, nb.Indices, nb.Distances); err != nil {
-					errs[d] = fmt.Errorf("device %d, cells %d to %d of the index: %w", d, lo, hi, err)
-					next.Store(int64(shares)) // the others stop too
-					return
+					return 0, 0, false
 				}
 				taken[d]++
+				return share * size, min(n, (share+1)*size), true
+			}
+			// Rows of different shares are disjoint: the devices write
+			// nb's rows without a lock.
+			if err := s.SearchIVF(ix, k, next, nb.Indices, nb.Distances); err != nil {
+				errs[d] = fmt.Errorf("device %d: %w", d, err)
+				handed.Store(int64(shares)) // the others stop too
 			}
 		})
 	}

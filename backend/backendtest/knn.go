@@ -436,8 +436,8 @@ func testKNNErrors(t *testing.T, ns backend.NeighborSearcher, rng *rand.Rand) {
 
 // RunShardedKNN checks a backend's backend.ShardedNeighborSearcher with
 // two instances from newBackend (two devices, or two contexts of one):
-// the index built on the first, searched in three uneven shares by both
-// (each instance's shares in turn), gives NeighborSearcher.KNN's
+// the index built on the first, searched in three uneven shares (two on
+// the first instance, one on the second), gives NeighborSearcher.KNN's
 // IVF-Flat rows bit for bit, with and without refinement (RefineKNN on
 // the second instance); and the errors: a share out of range, outputs of
 // the wrong size, no index.
@@ -471,9 +471,9 @@ func RunShardedKNN(t *testing.T, newBackend func(t *testing.T) backend.Backend) 
 		t.Fatalf("index of %d points, %d lists, %d probes; want %d, 48, 3", ix.N, ix.NLists, ix.NProbes, n)
 	}
 	idx, dist := make([]int32, n*k), make([]float32, n*k)
-	for s, cut := range [][2]int{{0, 1000}, {1000, 1001}, {1001, n}} {
-		if err := ss[s%2].SearchIVF(ix, cut[0], cut[1], k, idx, dist); err != nil {
-			t.Fatalf("SearchIVF(%d, %d): %v", cut[0], cut[1], err)
+	for s, cuts := range [][][2]int{{{0, 1000}, {1001, n}}, {{1000, 1001}}} {
+		if err := ss[s].SearchIVF(ix, k, shares(cuts...), idx, dist); err != nil {
+			t.Fatalf("SearchIVF of %v: %v", cuts, err)
 		}
 	}
 	for _, rounds := range []int{0, 2} {
@@ -488,13 +488,25 @@ func RunShardedKNN(t *testing.T, newBackend func(t *testing.T) backend.Backend) 
 		}
 		checkRows(t, x, n, d, k, got, gotD)
 	}
-	if err := ss[1].SearchIVF(ix, 5, n+1, k, idx, dist); err == nil {
+	if err := ss[1].SearchIVF(ix, k, shares([2]int{5, n + 1}), idx, dist); err == nil {
 		t.Error("SearchIVF past the last point: no error")
 	}
-	if err := ss[1].SearchIVF(ix, 0, 5, k, idx[:10], dist); err == nil {
+	if err := ss[1].SearchIVF(ix, k, shares([2]int{0, 5}), idx[:10], dist); err == nil {
 		t.Error("SearchIVF into short outputs: no error")
 	}
 	if err := ss[1].RefineKNN(nil, k, 1, idx, dist); err == nil {
 		t.Error("RefineKNN without an index: no error")
+	}
+}
+
+// shares returns a SearchIVF share source that hands out cuts in order.
+func shares(cuts ...[2]int) func() (int, int, bool) {
+	return func() (int, int, bool) {
+		if len(cuts) == 0 {
+			return 0, 0, false
+		}
+		c := cuts[0]
+		cuts = cuts[1:]
+		return c[0], c[1], true
 	}
 }

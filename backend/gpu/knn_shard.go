@@ -48,72 +48,106 @@ func (be *Backend) BuildIVF(x []float32, n, d int, p backend.KNNParams) (*backen
 	return h, nil
 }
 
-// SearchIVF searches the sorted points lo to hi-1 of ix on the device
-// (see backend.ShardedNeighborSearcher).
-func (be *Backend) SearchIVF(ix *backend.IVFIndex, lo, hi, k int, idx []int32, dist []float32) error {
+// SearchIVF uploads ix once and searches the shares of its sorted
+// points that next hands out (see backend.ShardedNeighborSearcher).
+func (be *Backend) SearchIVF(ix *backend.IVFIndex, k int, next func() (lo, hi int, ok bool), idx []int32, dist []float32) error {
 	if err := checkIVFIndex(ix, k, idx, dist); err != nil {
 		return fmt.Errorf("gpu: SearchIVF: %w", err)
 	}
-	if lo < 0 || hi > ix.N || lo > hi {
-		return fmt.Errorf("gpu: SearchIVF: %w: points %d to %d of %d", backend.ErrShape, lo, hi, ix.N)
-	}
-	if lo == hi {
-		return nil
-	}
 	r := &knnRun{be: be}
 	defer r.free()
-	if err := be.searchShard(r, ix, lo, hi, k, idx, dist); err != nil {
-		return fmt.Errorf("gpu: SearchIVF: %w", err)
-	}
-	return nil
-}
-
-func (be *Backend) searchShard(r *knnRun, ix *backend.IVFIndex, lo, hi, k int, idx []int32, dist []float32) error {
 	var err error
 	if r.empty, err = r.alloc("a placeholder", backend.Int32, 0); err != nil {
-		return err
+		return fmt.Errorf("gpu: SearchIVF: %w", err)
 	}
 	dix, err := r.uploadIndex(ix)
 	if err != nil {
-		return err
+		return fmt.Errorf("gpu: SearchIVF: %w", err)
 	}
-	n, d, np, nq := ix.N, ix.D, ix.NProbes, hi-lo
-	q, err := r.upload("the share's points", backend.Float32, asBytes(ix.Points[lo*d:hi*d]), nq*d)
+	// knn_scan writes the row of each query's id: full-size outputs, of
+	// which each share's rows are gathered and brought back.
+	oi, err := r.alloc("the neighbour indices", backend.Int32, ix.N*k)
+	if err != nil {
+		return fmt.Errorf("gpu: SearchIVF: %w", err)
+	}
+	od, err := r.alloc("the neighbour distances", backend.Float32, ix.N*k)
+	if err != nil {
+		return fmt.Errorf("gpu: SearchIVF: %w", err)
+	}
+	for {
+		lo, hi, ok := next()
+		if !ok {
+			return nil
+		}
+		if lo < 0 || hi > ix.N || lo > hi {
+			return fmt.Errorf("gpu: SearchIVF: %w: points %d to %d of %d", backend.ErrShape, lo, hi, ix.N)
+		}
+		if lo == hi {
+			continue
+		}
+		if err := be.searchShard(r, dix, ix, lo, hi, k, oi, od, idx, dist); err != nil {
+			return fmt.Errorf("gpu: SearchIVF: points %d to %d: %w", lo, hi, err)
+		}
+	}
+}
+
+// searchShard searches the sorted points lo to hi-1 of ix (dix on the
+// device) into the full-size oi and od, and copies their rows to idx and
+// dist. Its buffers are freed when it returns.
+func (be *Backend) searchShard(r *knnRun, dix *ivfIndex, ix *backend.IVFIndex, lo, hi, k int, oi, od Mem, idx []int32, dist []float32) error {
+	d, np, nq := ix.D, ix.NProbes, hi-lo
+	var bufs []Mem
+	defer func() {
+		for _, m := range bufs {
+			r.release(m)
+		}
+	}()
+	upload := func(what string, kind backend.Kind, src []byte, n int) (Mem, error) {
+		m, err := r.upload(what, kind, src, n)
+		if err == nil {
+			bufs = append(bufs, m)
+		}
+		return m, err
+	}
+	q, err := upload("the share's points", backend.Float32, asBytes(ix.Points[lo*d:hi*d]), nq*d)
 	if err != nil {
 		return err
 	}
-	qid, err := r.upload("the share's ids", backend.Int32, asBytes(ix.IDs[lo:hi]), nq)
+	qid, err := upload("the share's ids", backend.Int32, asBytes(ix.IDs[lo:hi]), nq)
 	if err != nil {
 		return err
 	}
-	qprobes, err := r.upload("the share's probes", backend.Int32, asBytes(ix.Probes[lo*np:hi*np]), nq*np)
-	if err != nil {
-		return err
-	}
-	// knn_scan writes row qid of full-size outputs; only the share's rows
-	// come back.
-	oi, err := r.alloc("the neighbour indices", backend.Int32, n*k)
-	if err != nil {
-		return err
-	}
-	od, err := r.alloc("the neighbour distances", backend.Float32, n*k)
+	qprobes, err := upload("the share's probes", backend.Int32, asBytes(ix.Probes[lo*np:hi*np]), nq*np)
 	if err != nil {
 		return err
 	}
 	if err := r.searchIVFQueries(dix, q, qid, qprobes, nq, k, oi, od); err != nil {
 		return err
 	}
-	allIdx, allDist := make([]int32, n*k), make([]float32, n*k)
-	if err := be.rt.ToHost(asBytes(allIdx), oi, 0); err != nil {
+	ci, err := upload("the share's neighbour indices", backend.Int32, nil, nq*k) // nil: allocated only
+	if err != nil {
+		return err
+	}
+	cd, err := upload("the share's neighbour distances", backend.Float32, nil, nq*k)
+	if err != nil {
+		return err
+	}
+	if err := r.gather(nq, k, qid, oi, ci); err != nil {
+		return err
+	}
+	if err := r.gather(nq, k, qid, od, cd); err != nil {
+		return err
+	}
+	shareIdx, shareDist := make([]int32, nq*k), make([]float32, nq*k)
+	if err := be.rt.ToHost(asBytes(shareIdx), ci, 0); err != nil {
 		return fmt.Errorf("reading the neighbour indices: %w", err)
 	}
-	if err := be.rt.ToHost(asBytes(allDist), od, 0); err != nil {
+	if err := be.rt.ToHost(asBytes(shareDist), cd, 0); err != nil {
 		return fmt.Errorf("reading the neighbour distances: %w", err)
 	}
-	for _, id := range ix.IDs[lo:hi] {
-		row := int(id) * k
-		copy(idx[row:row+k], allIdx[row:row+k])
-		copy(dist[row:row+k], allDist[row:row+k])
+	for s, id := range ix.IDs[lo:hi] {
+		copy(idx[int(id)*k:(int(id)+1)*k], shareIdx[s*k:(s+1)*k])
+		copy(dist[int(id)*k:(int(id)+1)*k], shareDist[s*k:(s+1)*k])
 	}
 	return nil
 }
