@@ -311,7 +311,7 @@ func TestUMAPScanpyDeviceSpectral(t *testing.T) {
 			}
 			// The eigenproblem alone, on the pruned graph's largest
 			// component, on the device and on the host.
-			sub := umapPrune(conn, UMAPDefaultEpochs(n), 1)
+			sub := mustPrune(t, conn, UMAPDefaultEpochs(n), 1)
 			labels, nc := spectralComponents(sub)
 			var mem []int32
 			local := make([]int32, n)

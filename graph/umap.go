@@ -205,9 +205,6 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 		now := time.Now()
 		*d, start = now.Sub(start).Seconds(), now
 	}
-	if err := umapCheckWeights(conn, p.Threads); err != nil {
-		return nil, info, err
-	}
 	dim := p.NComponents
 	switch {
 	case dim < 1:
@@ -238,7 +235,10 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 	if cut <= 10 {
 		cut = defaultEpochs
 	}
-	g := umapPrune(conn, cut, p.Threads)
+	g, err := umapPrune(conn, cut, p.Threads)
+	if err != nil {
+		return nil, info, err
+	}
 	info.Edges = g.NNZ()
 	lap(&info.Times.Prune)
 
@@ -295,7 +295,6 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 		lap(&info.Times.Optimize)
 		return emb, info, nil
 	}
-	var err error
 	info.Samples, err = p.Optimizer.UMAPOptimize(emb, n, e.head, e.tail, e.eps, backend.UMAPSGD{
 		Dim: dim, NEpochs: info.NEpochs, A: info.A, B: info.B, Gamma: p.RepulsionStrength,
 		LearningRate: p.LearningRate, NegativeSampleRate: p.NegativeSampleRate, Seed: p.Seed, Progress: p.Progress,
@@ -307,35 +306,29 @@ func UMAP(conn *sparse.CSR, p UMAPParams) ([]float32, UMAPInfo, error) {
 	return emb, info, nil
 }
 
-// umapCheckWeights rejects NaN, negative and infinite weights, on all
-// cores.
-func umapCheckWeights(g *sparse.CSR, threads int) error {
+// umapPrune returns g without the entries below max(g) / nEpochs, or an
+// error for a NaN, negative or infinite weight (found in the same pass as
+// the maximum). Rows are cut into blocks counted, then filled, in
+// parallel (at 1.3M cells the graph has 2.5e7 entries).
+func umapPrune(g *sparse.CSR, nEpochs, threads int) (*sparse.CSR, error) {
 	blocks := rowBlocks(g, threads)
+	maxes := make([]float32, len(blocks))
 	errs := make([]error, len(blocks))
 	parallel.Blocks(blocks, func(b, lo, hi int) {
+		var m float32
 		for q := g.Indptr[lo]; q < g.Indptr[hi]; q++ {
-			if w := g.Data[q]; !(w >= 0) || math.IsInf(float64(w), 1) {
+			w := g.Data[q]
+			if !(w >= 0) || math.IsInf(float64(w), 1) {
 				errs[b] = fmt.Errorf("%w: edge %d has weight %v (want finite and >= 0)", ErrUMAPInput, q, w)
 				return
 			}
-		}
-	})
-	return errors.Join(errs...)
-}
-
-// umapPrune returns g without the entries below max(g) / nEpochs. Rows
-// are cut into blocks counted, then filled, in parallel (at 1.3M cells
-// the graph has 2.5e7 entries).
-func umapPrune(g *sparse.CSR, nEpochs, threads int) *sparse.CSR {
-	blocks := rowBlocks(g, threads)
-	maxes := make([]float32, len(blocks))
-	parallel.Blocks(blocks, func(b, lo, hi int) {
-		var m float32
-		for _, w := range g.Data[g.Indptr[lo]:g.Indptr[hi]] {
 			m = max(m, w)
 		}
 		maxes[b] = m
 	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	var wmax float32
 	for _, m := range maxes {
 		wmax = max(wmax, m)
@@ -373,7 +366,7 @@ func umapPrune(g *sparse.CSR, nEpochs, threads int) *sparse.CSR {
 			}
 		}
 	})
-	return out
+	return out, nil
 }
 
 // rowBlocks cuts g's rows into up to threads blocks of about equal

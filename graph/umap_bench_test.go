@@ -110,7 +110,7 @@ func umapBenchGraph(b *testing.B, n, k int) *sparse.CSR {
 func BenchmarkUMAPOptimize(b *testing.B) {
 	n := 20_000
 	conn := umapBenchGraph(b, n, 15)
-	g := umapPrune(conn, 200, 0)
+	g := mustPrune(b, conn, 200, 0)
 	rng := rand.New(rand.NewPCG(1, 2))
 	emb0 := make([]float32, 2*n)
 	for i := range emb0 {
@@ -143,7 +143,7 @@ func umapCPUTime() float64 {
 // 100,000-cell benchmark graph.
 func BenchmarkSpectral100k(b *testing.B) {
 	conn := umapBenchGraph(b, 100_000, 15)
-	g := umapPrune(conn, 200, 0)
+	g := mustPrune(b, conn, 200, 0)
 	var info spectralInfo
 	cpu0 := umapCPUTime()
 	b.ResetTimer()

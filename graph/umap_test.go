@@ -554,8 +554,8 @@ func TestUMAPPruneAndEdgesBlocks(t *testing.T) {
 		}
 		g.Indptr[i+1] = int64(len(g.Data))
 	}
-	one := umapPrune(g, 200, 1)
-	many := umapPrune(g, 200, 7)
+	one := mustPrune(t, g, 200, 1)
+	many := mustPrune(t, g, 200, 7)
 	if len(rowBlocks(g, 7)) < 2 {
 		t.Fatalf("%d entries in one block", g.NNZ())
 	}
@@ -579,4 +579,14 @@ func TestUMAPPruneAndEdgesBlocks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mustPrune is umapPrune for graphs whose weights are valid.
+func mustPrune(tb testing.TB, g *sparse.CSR, nEpochs, threads int) *sparse.CSR {
+	tb.Helper()
+	out, err := umapPrune(g, nEpochs, threads)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
