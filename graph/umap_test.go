@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -589,4 +590,24 @@ func mustPrune(tb testing.TB, g *sparse.CSR, nEpochs, threads int) *sparse.CSR {
 		tb.Fatal(err)
 	}
 	return out
+}
+
+// TestUMAPBadWeights: a NaN, negative or infinite weight, anywhere in a
+// graph large enough to be checked in several blocks, is an error
+// wrapping ErrUMAPInput.
+func TestUMAPBadWeights(t *testing.T) {
+	for _, bad := range []float32{float32(math.NaN()), -0.5, float32(math.Inf(1))} {
+		n := 40_000
+		g := sparse.NewCSR(n, n, 0)
+		for i := range n {
+			a, b := (i+1)%n, (i+7)%n
+			g.Indices = append(g.Indices, int32(min(a, b)), int32(max(a, b)))
+			g.Data = append(g.Data, 0.5, 0.25)
+			g.Indptr[i+1] = int64(len(g.Data))
+		}
+		g.Data[len(g.Data)-3] = bad
+		if _, _, err := UMAP(g, UMAPParams{Init: "random", NEpochs: 1, Threads: 4}); !errors.Is(err, ErrUMAPInput) {
+			t.Errorf("weight %v: error %v, want ErrUMAPInput", bad, err)
+		}
+	}
 }
