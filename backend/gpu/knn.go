@@ -99,13 +99,21 @@ func (be *Backend) KNN(x []float32, n, d, k int, p backend.KNNParams) ([]int32, 
 	return idx, dist, nil
 }
 
-// checkKNN checks KNN's shapes and method.
-func checkKNN(lenX, n, d, k int, method string) error {
+// checkPoints checks the n x d points of a search, held in lenX values.
+func checkPoints(lenX, n, d int) error {
 	if n < 1 || d < 1 || n > math.MaxInt32 || d > math.MaxInt32 {
 		return fmt.Errorf("%w: %d x %d points (want at least 1 x 1, and int32 sizes)", backend.ErrShape, n, d)
 	}
 	if int64(n)*int64(d) > int64(lenX) {
 		return fmt.Errorf("%w: %d x %d points but x holds %d values", backend.ErrShape, n, d, lenX)
+	}
+	return nil
+}
+
+// checkKNN checks KNN's shapes and method.
+func checkKNN(lenX, n, d, k int, method string) error {
+	if err := checkPoints(lenX, n, d); err != nil {
+		return err
 	}
 	if k < 1 || k > n {
 		return fmt.Errorf("%w: k = %d over %d points: k must be between 1 and the number of points (itself included)", backend.ErrShape, k, n)

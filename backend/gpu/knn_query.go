@@ -43,11 +43,8 @@ func (be *Backend) KNNQuery(x []float32, n, d int, queries []int32, k int) ([]in
 
 // checkKNNQuery checks KNNQuery's shapes.
 func checkKNNQuery(lenX, n, d int, queries []int32, k int) error {
-	if n < 1 || d < 1 || n > math.MaxInt32 || d > math.MaxInt32 {
-		return fmt.Errorf("%w: %d x %d points (want at least 1 x 1, and int32 sizes)", backend.ErrShape, n, d)
-	}
-	if int64(n)*int64(d) > int64(lenX) {
-		return fmt.Errorf("%w: %d x %d points but x holds %d values", backend.ErrShape, n, d, lenX)
+	if err := checkPoints(lenX, n, d); err != nil {
+		return err
 	}
 	if k < 1 || k > n {
 		return fmt.Errorf("%w: k = %d over %d points: k must be between 1 and the number of points", backend.ErrShape, k, n)
