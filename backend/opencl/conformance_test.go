@@ -7,41 +7,23 @@ import (
 	"github.com/scbench/scbench/backend/backendtest"
 )
 
-// TestConformance runs the backend conformance suite on the test device
-// (the first usable one, or $SCBENCH_OPENCL_PLATFORM/$SCBENCH_OPENCL_DEVICE).
+// TestConformance runs backendtest's suites on the test device (the first
+// usable one, or $SCBENCH_OPENCL_PLATFORM/$SCBENCH_OPENCL_DEVICE): the
+// backend operations, the spectral start and Leiden. The other graph
+// steps' suites run in backend/gpu's tests, on the same device.
 func TestConformance(t *testing.T) {
 	p, d := testDevice(t)
-	backendtest.Run(t, func(t *testing.T) backend.Backend {
+	open := func(t *testing.T) backend.Backend {
 		be, err := New(p, d)
 		if err != nil {
 			noDevice(t, err.Error())
 		}
 		return be
-	})
-}
-
-// TestSpectral runs the SpectralEmbedder conformance suite on the test
-// device.
-func TestSpectral(t *testing.T) {
-	p, d := testDevice(t)
-	backendtest.RunSpectral(t, func(t *testing.T) backend.Backend {
-		be, err := New(p, d)
-		if err != nil {
-			noDevice(t, err.Error())
-		}
-		return be
-	})
-}
-
-// TestLeiden runs the CommunityDetector conformance suite on the test
-// device.
-func TestLeiden(t *testing.T) {
-	p, d := testDevice(t)
-	backendtest.RunLeiden(t, func(t *testing.T) backend.Backend {
-		be, err := New(p, d)
-		if err != nil {
-			noDevice(t, err.Error())
-		}
-		return be
-	})
+	}
+	for _, s := range []struct {
+		name string
+		run  func(*testing.T, func(*testing.T) backend.Backend)
+	}{{"Ops", backendtest.Run}, {"Spectral", backendtest.RunSpectral}, {"Leiden", backendtest.RunLeiden}} {
+		t.Run(s.name, func(t *testing.T) { s.run(t, open) })
+	}
 }
