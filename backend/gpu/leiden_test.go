@@ -3,7 +3,6 @@ package gpu_test
 import (
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"testing"
 	"time"
 
@@ -14,37 +13,11 @@ import (
 	"github.com/scbench/scbench/graph"
 	"github.com/scbench/scbench/internal/shareddata"
 	"github.com/scbench/scbench/knn"
-	"github.com/scbench/scbench/sparse"
 )
 
 // TestLeiden runs the CommunityDetector conformance tests through OpenCL.
 func TestLeiden(t *testing.T) {
 	backendtest.RunLeiden(t, openCLSuite)
-}
-
-// leidenReference reads scanpy's connectivities and Leiden labels of a
-// shared reference data set.
-func leidenReference(t *testing.T, ds string) (*sparse.CSR, []int32) {
-	t.Helper()
-	_, recs := shareddata.ReadCSV(t, shareddata.Path(t, "reference/"+ds+"/leiden.csv.gz"))
-	labels := make([]int32, len(recs))
-	for i, r := range recs {
-		v, err := strconv.Atoi(r[0])
-		if err != nil {
-			t.Fatalf("%s leiden.csv.gz: line %d: %v", ds, i+2, err)
-		}
-		labels[i] = int32(v)
-	}
-	adj := shareddata.ReadTriplets(t, shareddata.Path(t, "reference/"+ds+"/connectivities.csv.gz"))
-	n := len(labels)
-	if adj.Rows > n {
-		t.Fatalf("%s: connectivities of %d cells, %d labels", ds, adj.Rows, n)
-	}
-	for len(adj.Indptr) < n+1 {
-		adj.Indptr = append(adj.Indptr, adj.Indptr[len(adj.Indptr)-1])
-	}
-	adj.Rows, adj.Cols = n, n
-	return adj, labels
 }
 
 func leidenClusters(labels []int32) int {
@@ -71,7 +44,7 @@ func TestLeidenScanpy(t *testing.T) {
 		{"brain10k", 0.55},
 	} {
 		t.Run(c.ds, func(t *testing.T) {
-			adj, ref := leidenReference(t, c.ds)
+			adj, ref := shareddata.LeidenReference(t, c.ds)
 			start := time.Now()
 			labels, info, err := be.Leiden(adj, backend.LeidenSpec{Resolution: 1})
 			elapsed := time.Since(start)

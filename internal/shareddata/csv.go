@@ -140,3 +140,38 @@ func ListsFromDistances(tb testing.TB, d *sparse.CSR) (idx []int32, dst []float3
 	}
 	return idx, dst, k
 }
+
+// LeidenReference reads a reference dataset's scanpy Leiden result:
+// reference/DS/connectivities.csv.gz as an n x n CSR (ReadTriplets) and
+// reference/DS/leiden.csv.gz, one label per kept cell; n is the number
+// of labels (cells without edges leave empty rows).
+func LeidenReference(tb testing.TB, ds string) (*sparse.CSR, []int32) {
+	tb.Helper()
+	lpath := Path(tb, "reference/"+ds+"/leiden.csv.gz")
+	header, recs := ReadCSV(tb, lpath)
+	if len(header) != 1 || header[0] != "leiden" {
+		tb.Fatalf("%s: header %q, want \"leiden\"", lpath, header)
+	}
+	labels := make([]int32, len(recs))
+	for i, r := range recs {
+		v, err := strconv.Atoi(r[0])
+		if err != nil {
+			tb.Fatalf("%s: line %d: %v", lpath, i+2, err)
+		}
+		labels[i] = int32(v)
+	}
+	cpath := Path(tb, "reference/"+ds+"/connectivities.csv.gz")
+	adj := ReadTriplets(tb, cpath)
+	n := len(labels)
+	if adj.Rows > n {
+		tb.Fatalf("%s: connectivities of %d cells, %d labels", cpath, adj.Rows, n)
+	}
+	for len(adj.Indptr) < n+1 {
+		adj.Indptr = append(adj.Indptr, adj.Indptr[len(adj.Indptr)-1])
+	}
+	adj.Rows, adj.Cols = n, n
+	if err := adj.Validate(); err != nil {
+		tb.Fatalf("%s: %v", cpath, err)
+	}
+	return adj, labels
+}
