@@ -200,9 +200,7 @@ func (r *runner) leiden() error {
 		g.LeidenInfo = graph.LeidenInfo{Iterations: info.Iterations, Levels: info.Levels, Moves: int(info.Moves),
 			Clusters: info.Clusters, Modularity: info.Modularity}
 	} else {
-		lp := graph.DefaultLeidenParams()
-		lp.Resolution, lp.Seed = r.p.Resolution, r.p.RandomState
-		g.Leiden, g.LeidenInfo, err = graph.Leiden(g.Connectivities, lp)
+		g.Leiden, g.LeidenInfo, err = graph.Leiden(g.Connectivities, hostLeidenParams(r.p))
 	}
 	if err != nil {
 		return fmt.Errorf("pipeline: leiden: %w", err)
@@ -212,6 +210,14 @@ func (r *runner) leiden() error {
 	r.res.Report.Steps = append(r.res.Report.Steps, sw.step("leiden",
 		fmt.Sprintf("leiden(resolution=%g) on the %s: %d clusters, modularity %.4f", r.p.Resolution, where, li.Clusters, li.Modularity)))
 	return nil
+}
+
+// hostLeidenParams are package graph's Leiden parameters for the run's:
+// scanpy's defaults with its resolution and random_state.
+func hostLeidenParams(p Params) graph.LeidenParams {
+	lp := graph.DefaultLeidenParams()
+	lp.Resolution, lp.Seed = p.Resolution, p.RandomState
+	return lp
 }
 
 // leidenNames are the categories of obs["leiden"]: "0", "1", ... as

@@ -165,10 +165,8 @@ func (res *Result) CompareHostLeiden() (LeidenAgreement, error) {
 	if g == nil || g.Leiden == nil || g.Connectivities == nil {
 		return LeidenAgreement{}, fmt.Errorf("pipeline: comparing Leiden partitions: the run has no Leiden result")
 	}
-	lp := graph.DefaultLeidenParams()
-	lp.Resolution, lp.Seed = res.Report.Params.Resolution, res.Report.Params.RandomState
 	start := time.Now()
-	labels, info, err := graph.Leiden(g.Connectivities, lp)
+	labels, info, err := graph.Leiden(g.Connectivities, hostLeidenParams(res.Report.Params))
 	if err != nil {
 		return LeidenAgreement{}, fmt.Errorf("pipeline: comparing Leiden partitions: %w", err)
 	}
