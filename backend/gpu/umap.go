@@ -29,10 +29,12 @@ import (
 // hundreds of dependent memory round trips; it took 0.81 s at 1.3M cells.)
 //
 // The updates are Hogwild (Niu et al. 2011), as in umap-learn's parallel
-// mode: no atomics, so a cell moved by two work-items at once keeps one
-// of the moves. The positive-sample count, an integer, is added per
-// work-group with atomics and equals the schedule's exactly: the schedule
-// is float32 additions and comparisons, as on the CPU.
+// mode, with the moves added by float atomics as cuML adds them: a
+// work-item may read a cell before or after another's move of it, but
+// every move lands (the tail's pull at once, the head's moves summed in
+// registers and added at the end). The positive-sample count, an integer,
+// is added per work-group with atomics and equals the schedule's exactly:
+// the schedule is float32 additions and comparisons, as on the CPU.
 //
 // The floor, for 1.3M cells, 2.5e7 directed edges and 200 epochs: the
 // schedule makes an edge of weight w due in w / max(w) of the epochs,
@@ -138,21 +140,17 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 	}
 
 	local := min(umapLocal, be.rt.MaxLocal())
-	launches := umapLaunches(slotStart, n)
+	launches := umapLaunches(slotStart, n, be.umapWindow)
 	a, b, gamma := float32(p.A), float32(p.B), float32(p.Gamma)
 	for epoch := range p.NEpochs {
 		alpha := float32(p.LearningRate * (1 - float64(epoch)/float64(p.NEpochs)))
 		for _, l := range launches {
-			// Launch l runs edges 0 to l[1]-1: the edges before l[0] were
-			// taken by the earlier launches and are no longer due (see
-			// umapLaunches), so they only read their schedule.
-			end := l[1]
-			groups := [3]int{int((end + int64(local) - 1) / int64(local)), 1, 1}
+			groups := [3]int{int((l[1] - l[0] + int64(local) - 1) / int64(local)), 1, 1}
 			if p.Dim == 2 {
-				err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, end, int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
+				err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, l[0], l[1], int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
 					dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
 			} else {
-				err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, end, int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
+				err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, l[0], l[1], int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
 					dNext, dNeg, dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
 			}
 			if err != nil {
@@ -186,36 +184,35 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 // so any size works; the group's sample count is one atomic add.
 const umapLocal = 256
 
-// umapResident bounds the edges a device runs at once: a launch's
-// work-items beyond it wait for earlier ones to finish (an H200 holds
-// 132 x 2,048 = 270,336 work-items).
-const umapResident = 1 << 20
+// umapWindow is the Backend's default of umapLaunches' window: 0, one
+// launch an epoch, as cuML runs it. With the moves added by atomics, the
+// edges of a row that run together no longer overwrite each other's moves
+// of it; they only see its position before the others' moves.
+const umapWindow = 0
+
+// umapSplitWindow is the window of the split epoch that the tests compare
+// with one launch: more edges than an H200 runs at once (132 x 2,048 =
+// 270,336 work-items), so that two edges of a row that share a launch do
+// not run together.
+const umapSplitWindow = 1 << 20
 
 // umapLaunches splits an epoch's edges, in the slot-major layout of
-// slotStart, into launches [start, end) that never run two edges of one
-// row at the same time, since they would read the same head and one
-// move would overwrite the other. Slot s holds one edge of each of its
-// c_s rows, so a launch may go on from slot s into slot s+1 only if c_s
-// is at least umapResident: a row's edges in the two slots are then c_s
-// edges apart and cannot run together. Otherwise slot s ends its launch,
-// except in the tail of slots of at most umapTailRows rows and at most
-// n/64 of the n rows (the few high-degree rows of a kNN graph): those go
-// in one launch, whose rows are too few to matter and would otherwise
-// cost a launch each. At 1.3M cells the bulk of the edges is then one
-// launch per epoch and a few dozen launches take the rest; at 2,000
-// cells each slot is its own launch.
+// slotStart, into launches [start, end) so that two edges of one row
+// share a launch only if they are at least window edges apart. Slot s
+// holds one edge of each of its c_s rows, so a launch may go on from slot
+// s into slot s+1 only if c_s >= window. Otherwise slot s ends its
+// launch, except in the tail of slots of at most umapTailRows rows and at
+// most n/64 of the n rows (the few high-degree rows of a kNN graph):
+// those go in one launch. Window 0 makes one launch.
 //
-// The kernels run edges 0 to end-1 of a launch (they take no start): an
-// edge taken earlier in the epoch is not due again in it, because its
-// next sample moves by its epochs per sample e >= 1 (max(w)/w) past the
-// epoch ep it was due in. In float32 too: the edge was not due at ep-1,
-// so next > ep-1 and next + e >= next + 1 > ep; the sum can round down to
-// ep only at a tie, next = ep-1 + ulp(ep)/2 with e = 1 exactly and ep a
-// power of two, and with e = 1 every next is an integer. So launch
-// [start, end) does the work of its own edges only, and reads the
-// schedule of those before it: at 1.3M cells a few hundred MB an epoch,
-// some 40 ms in all.
-func umapLaunches(slotStart []int64, n int) [][2]int64 {
+// Session 4 split the epoch with a window of a million edges, when the
+// kernels still wrote the moved cells back without atomics: on a
+// 2,000-cell graph a whole epoch ran at once and the ~20 edges of a row
+// overwrote each other's moves of it (trustworthiness 0.85-0.89 against
+// 0.968). At 1.3M cells that split made some 50 launches an epoch (the
+// degrees of a kNN graph have a long tail), 10-45 us each (Nsight
+// Compute), and the optimizer took 0.50 s instead of 0.27 s.
+func umapLaunches(slotStart []int64, n int, window int64) [][2]int64 {
 	slots := len(slotStart) - 1
 	var out [][2]int64
 	for s := 0; s < slots; {
@@ -225,7 +222,7 @@ func umapLaunches(slotStart []int64, n int) [][2]int64 {
 			out = append(out, [2]int64{slotStart[s], slotStart[slots]})
 			break
 		}
-		for s < slots-1 && count(s) >= umapResident {
+		for s < slots-1 && count(s) >= window {
 			s++
 		}
 		s++

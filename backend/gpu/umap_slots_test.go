@@ -49,10 +49,10 @@ func TestUMAPSlots(t *testing.T) {
 }
 
 // TestUMAPLaunches: the launches cover the edges in order, and two edges
-// of one row share a launch only umapResident or more edges apart, or in
-// the tail launch of at most umapTailRows rows; on 2,000 rows of a
-// kNN-like graph every slot is its own launch, on 1.2M rows the bulk is
-// one launch.
+// of one row share a launch only the window or more edges apart, or in
+// the tail launch of at most umapTailRows rows; with the split window, on
+// 2,000 rows of a kNN-like graph every slot is its own launch and on 1.2M
+// rows the bulk is one launch; with the default window, one launch.
 func TestUMAPLaunches(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 1))
 	for _, n := range []int{2000, 1_200_000} {
@@ -66,7 +66,10 @@ func TestUMAPLaunches(t *testing.T) {
 		}
 		m := rowptr[n]
 		rank, slotStart := umapSlots(rowptr)
-		ls := umapLaunches(slotStart, n)
+		if ls := umapLaunches(slotStart, n, umapWindow); len(ls) != 1 || ls[0] != [2]int64{0, m} {
+			t.Fatalf("n %d: launches %v with the default window, want one of all %d edges", n, ls, m)
+		}
+		ls := umapLaunches(slotStart, n, umapSplitWindow)
 		if ls[0][0] != 0 || ls[len(ls)-1][1] != m {
 			t.Fatalf("n %d: launches span %d to %d, want 0 to %d", n, ls[0][0], ls[len(ls)-1][1], m)
 		}
@@ -93,7 +96,7 @@ func TestUMAPLaunches(t *testing.T) {
 					continue
 				}
 				inTail := a >= tail[0] && slotStart[s]-slotStart[s-1] <= umapTailRows
-				if b-a < umapResident && !inTail {
+				if b-a < umapSplitWindow && !inTail {
 					t.Fatalf("n %d: row %d's edges %d and %d (slots %d, %d) share launch %d, %d apart", n, i, a, b, s-1, s, launchOf(a), b-a)
 				}
 			}
@@ -102,7 +105,7 @@ func TestUMAPLaunches(t *testing.T) {
 		if n == 2000 && len(ls) < 14 {
 			t.Errorf("n %d: %d launches, want one per slot", n, len(ls))
 		}
-		if n > umapResident && ls[0][1]-ls[0][0] < 14*int64(n) {
+		if n > umapSplitWindow && ls[0][1]-ls[0][0] < 14*int64(n) {
 			t.Errorf("n %d: the first launch has %d edges, want the 14 full slots at least", n, ls[0][1]-ls[0][0])
 		}
 	}

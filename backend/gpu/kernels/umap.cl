@@ -103,28 +103,30 @@ KERNEL umap_layout(const i32 n, GLOBAL const i64 *RESTRICT rowptr, GLOBAL const 
 	}
 }
 
-// umap_edges2 runs one epoch in two dimensions, a work-item per edge q:
-// if the edge is due (next <= epoch) it reads both ends, pulls them
-// together (writing the tail at once), pushes the head away from the due
-// negative samples, writes the head and advances the edge's schedules.
-// The embedding is updated without atomics (Hogwild, as umap-learn's
-// parallel mode): another work-item may move the same cell between a read
-// and a write, and one of the two moves is lost. Each group adds its
-// positive samples to *samples.
-KERNEL umap_edges2(const i64 m, const i32 n, GLOBAL const i32 *RESTRICT head, GLOBAL const i32 *RESTRICT tail,
+// umap_edges2 runs edges start .. end-1 of one epoch in two dimensions, a
+// work-item per edge q: if the edge is due (next <= epoch) it reads both
+// ends, pulls them together, pushes the head away from the due negative
+// samples and advances the edge's schedules. The moves are added to the
+// embedding with atomics, as cuML does: the tail's pull at once, the
+// head's moves summed in registers and added at the end. Work-items that
+// run together read each other's cells before or after their moves
+// (Hogwild, as umap-learn's parallel mode), but no move is lost. Each
+// group adds its positive samples to *samples.
+KERNEL umap_edges2(const i64 start, const i64 end, const i32 n, GLOBAL const i32 *RESTRICT head, GLOBAL const i32 *RESTRICT tail,
                    GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next, GLOBAL f32 *RESTRICT nextNeg,
                    GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch, const f32 alpha,
                    const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
 	LOCAL i32 count;
 	if (LID(0) == 0) count = 0;
 	BARRIER();
-	const i64 q = GID(0);
+	const i64 q = start + GID(0);
 	const f32 ep = (f32)epoch;
-	const i32 due = q < m && next[q] <= ep;
+	const i32 due = q < end && next[q] <= ep;
 	if (due) {
 		const f32 e = eps[q];
 		const i64 i = (i64)head[q], k = (i64)tail[q];
-		f32 cx = emb[2 * i], cy = emb[2 * i + 1];
+		const f32 cx0 = emb[2 * i], cy0 = emb[2 * i + 1];
+		f32 cx = cx0, cy = cy0;
 		const f32 ox = emb[2 * k], oy = emb[2 * k + 1];
 		const f32 dx = cx - ox, dy = cy - oy;
 		const f32 d2 = dx * dx + dy * dy;
@@ -133,8 +135,8 @@ KERNEL umap_edges2(const i64 m, const i32 n, GLOBAL const i32 *RESTRICT head, GL
 			const f32 gx = umap_clip(gc * dx) * alpha, gy = umap_clip(gc * dy) * alpha;
 			cx += gx;
 			cy += gy;
-			emb[2 * k] = ox - gx;
-			emb[2 * k + 1] = oy - gy;
+			atomic_add_f32(&emb[2 * k], -gx);
+			atomic_add_f32(&emb[2 * k + 1], -gy);
 		}
 		next[q] = next[q] + e;
 		const i32 neg = umap_negatives(ep, e, nsr, nextNeg, q);
@@ -161,26 +163,28 @@ KERNEL umap_edges2(const i64 m, const i32 n, GLOBAL const i32 *RESTRICT head, GL
 				}
 			}
 		}
-		emb[2 * i] = cx;
-		emb[2 * i + 1] = cy;
+		atomic_add_f32(&emb[2 * i], cx - cx0);
+		atomic_add_f32(&emb[2 * i + 1], cy - cy0);
 		local_atomic_add_i32(&count, 1);
 	}
 	BARRIER();
 	if (LID(0) == 0 && count != 0) atomic_add_i64(samples, (i64)count);
 }
 
-// umap_edges is umap_edges2 in dim dimensions, reading and writing the
-// coordinates in device memory as umap-learn does through its views.
-KERNEL umap_edges(const i64 m, const i32 n, const i32 dim, GLOBAL const i32 *RESTRICT head,
+// umap_edges is umap_edges2 in dim dimensions, reading the coordinates in
+// device memory as umap-learn does through its views and adding each move
+// to them with atomics (cuML's way when its cells do not fit in local
+// memory).
+KERNEL umap_edges(const i64 start, const i64 end, const i32 n, const i32 dim, GLOBAL const i32 *RESTRICT head,
                   GLOBAL const i32 *RESTRICT tail, GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next,
                   GLOBAL f32 *RESTRICT nextNeg, GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch,
                   const f32 alpha, const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
 	LOCAL i32 count;
 	if (LID(0) == 0) count = 0;
 	BARRIER();
-	const i64 q = GID(0);
+	const i64 q = start + GID(0);
 	const f32 ep = (f32)epoch;
-	const i32 due = q < m && next[q] <= ep;
+	const i32 due = q < end && next[q] <= ep;
 	if (due) {
 		const f32 e = eps[q];
 		const i64 i = (i64)head[q];
@@ -195,8 +199,8 @@ KERNEL umap_edges(const i64 m, const i32 n, const i32 dim, GLOBAL const i32 *RES
 			const f32 gc = umap_attractive(d2, a, b);
 			for (i32 d = 0; d < dim; d++) {
 				const f32 g = umap_clip(gc * (cur[d] - oth[d])) * alpha;
-				cur[d] += g;
-				oth[d] -= g;
+				atomic_add_f32(&cur[d], g);
+				atomic_add_f32(&oth[d], -g);
 			}
 		}
 		next[q] = next[q] + e;
@@ -213,9 +217,9 @@ KERNEL umap_edges(const i64 m, const i32 n, const i32 dim, GLOBAL const i32 *RES
 			}
 			if (u2 > 0.0f) {
 				const f32 gc = umap_repulsive(u2, a, b, gamma);
-				for (i32 d = 0; d < dim; d++) cur[d] += umap_clip(gc * (cur[d] - oth[d])) * alpha;
+				for (i32 d = 0; d < dim; d++) atomic_add_f32(&cur[d], umap_clip(gc * (cur[d] - oth[d])) * alpha);
 			} else {
-				for (i32 d = 0; d < dim; d++) cur[d] += 4.0f * alpha;
+				for (i32 d = 0; d < dim; d++) atomic_add_f32(&cur[d], 4.0f * alpha);
 			}
 		}
 		local_atomic_add_i32(&count, 1);
