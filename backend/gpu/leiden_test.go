@@ -61,8 +61,8 @@ func TestLeidenScanpy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d cells, %d entries. device (PoCL): %d clusters, modularity %.5f, ARI vs scanpy %.4f, vs graph.Leiden %.4f, %.3f s, %d passes, %d levels, %d sweeps, %d moves; scanpy: %d clusters, modularity %.5f; graph.Leiden: %d clusters, modularity %.5f, ARI vs scanpy %.4f, %.3f s",
-				c.ds, adj.Rows, adj.NNZ(), info.Clusters, q, ari, graph.AdjustedRandIndex(labels, host), elapsed.Seconds(), info.Iterations,
+			t.Logf("%s: %d cells, %d entries. device (%s): %d clusters, modularity %.5f, ARI vs scanpy %.4f, vs graph.Leiden %.4f, %.3f s, %d passes, %d levels, %d sweeps, %d moves; scanpy: %d clusters, modularity %.5f; graph.Leiden: %d clusters, modularity %.5f, ARI vs scanpy %.4f, %.3f s",
+				c.ds, adj.Rows, adj.NNZ(), be.Device().Name, info.Clusters, q, ari, graph.AdjustedRandIndex(labels, host), elapsed.Seconds(), info.Iterations,
 				info.Levels, info.Sweeps, info.Moves, refClusters, qRef, hinfo.Clusters, hinfo.Modularity, graph.AdjustedRandIndex(host, ref),
 				hostElapsed.Seconds())
 			if math.Abs(q-info.Modularity) > 1e-9 {
@@ -186,8 +186,8 @@ func TestLeidenKNNTiming(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := graph.Modularity(adj, labels, 1)
-	t.Logf("device (PoCL): %d clusters, modularity %.5f, %.2f s (%d passes, %d levels, %d sweeps, %d moves); graph.Leiden: %d clusters, modularity %.5f, %.2f s; ARI between them %.4f",
-		info.Clusters, q, dev.Seconds(), info.Iterations, info.Levels, info.Sweeps, info.Moves, hinfo.Clusters,
+	t.Logf("device (%s): %d clusters, modularity %.5f, %.2f s (%d passes, %d levels, %d sweeps, %d moves); graph.Leiden: %d clusters, modularity %.5f, %.2f s; ARI between them %.4f",
+		be.Device().Name, info.Clusters, q, dev.Seconds(), info.Iterations, info.Levels, info.Sweeps, info.Moves, hinfo.Clusters,
 		hinfo.Modularity, hostTime.Seconds(), graph.AdjustedRandIndex(labels, host))
 	if q < hinfo.Modularity-0.01 {
 		t.Errorf("modularity %.5f, graph.Leiden's %.5f", q, hinfo.Modularity)
