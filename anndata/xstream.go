@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/scbench/scbench/anndata/zarr"
+	"github.com/scbench/scbench/internal/freelist"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -52,7 +53,6 @@ type ChunkReader struct {
 	freeMu   sync.Mutex
 	free     []csrBufs
 	freeMax  int
-	reusing  bool // a chunk was released: allocate with headroom
 	finished bool // the planner is gone: keep nothing
 }
 
@@ -215,7 +215,6 @@ func (r *ChunkReader) Release(c Chunk) {
 	}
 	r.freeMu.Lock()
 	defer r.freeMu.Unlock()
-	r.reusing = true
 	if r.finished || len(r.free) >= r.freeMax {
 		return
 	}
@@ -233,27 +232,25 @@ func (r *ChunkReader) newCSR(rows, cols int, nnz int64) *sparse.CSR {
 		r.free[k-1] = csrBufs{}
 		r.free = r.free[:k-1]
 	}
-	reusing := r.reusing
 	r.freeMu.Unlock()
 	return &sparse.CSR{Rows: rows, Cols: cols,
-		Indptr:  reuse(b.indptr, int64(rows+1), reusing),
-		Indices: reuse(b.indices, nnz, reusing),
-		Data:    reuse(b.data, nnz, reusing),
+		Indptr:  reuse(b.indptr, int64(rows+1)),
+		Indices: reuse(b.indices, nnz),
+		Data:    reuse(b.data, nnz),
 	}
 }
 
 // reuse returns buf with length n, or a new slice if buf is too small.
-// When chunks are being released, new slices get 1/16 of headroom, so that
-// the next chunk, a little larger, fits.
-func reuse[T any](buf []T, n int64, headroom bool) []T {
+// New slices get 1/32 of headroom, so that a released chunk's memory fits
+// the next chunks, which are a little larger as often as not. (Without it
+// on the first chunks, which are allocated before any is released, most
+// chunks of a 200,000-cell store were allocated afresh and their pages
+// zeroed by the kernel.)
+func reuse[T any](buf []T, n int64) []T {
 	if int64(cap(buf)) >= n {
 		return buf[:n]
 	}
-	c := n
-	if headroom {
-		c += n / 16
-	}
-	return make([]T, n, c)
+	return make([]T, n, n+n/32)
 }
 
 func (r *ChunkReader) work() {
@@ -402,7 +399,7 @@ type sharedUnit[T float32 | int32] struct {
 type arrStream[T float32 | int32] struct {
 	a     *zarr.Array
 	check func(v []T, lo int64) error
-	pool  sync.Pool // *[]T of one zarr chunk
+	pool  freelist.List[*[]T] // of one zarr chunk each (see freelist)
 	cur   *sharedUnit[T]
 	curK  int64
 }
@@ -483,7 +480,7 @@ func (s *arrStream[T]) shared(r *ChunkReader, k, ulo, uhi int64) *sharedUnit[T] 
 	s.drop()
 	su := &sharedUnit[T]{done: make(chan struct{})}
 	su.refs.Store(1)
-	buf, _ := s.pool.Get().(*[]T)
+	buf, _ := s.pool.Get()
 	if buf == nil || int64(cap(*buf)) < uhi-ulo {
 		b := make([]T, s.a.ChunkLen())
 		buf = &b

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/scbench/scbench/internal/freelist"
 )
 
 // Array is a zarr array. Its metadata is read when it is opened; chunks are
@@ -34,9 +36,12 @@ type Array struct {
 	unitBytes int64   // their size (0 for variable-length strings)
 	grid      []int64 // decode units along each axis
 
-	rawPool sync.Pool // *[]byte: stored (compressed) bytes of one unit
-	tmpPool sync.Pool // *[]byte: one decoded unit, when it cannot be decoded in place
-	midPool sync.Pool // *[2][]byte: intermediate results of multi-codec chains
+	// Buffers kept for the next unit (freelist, not sync.Pool: a pool is
+	// emptied by the garbage collector, and every fresh unit-sized buffer
+	// costs the kernel's zeroing of its pages).
+	rawPool freelist.List[*[]byte]    // stored (compressed) bytes of one unit
+	tmpPool freelist.List[*[]byte]    // one decoded unit, when it cannot be decoded in place
+	midPool freelist.List[*[2][]byte] // intermediate results of multi-codec chains
 
 	shardMu  sync.Mutex
 	shardIdx map[string]*shardIndex // by shard key
@@ -170,8 +175,8 @@ func (a *Array) where(key string) string {
 	return fmt.Sprintf("%s/%s (%s)", a.Name, key, filepath.Join(a.Path, filepath.FromSlash(key)))
 }
 
-func getBuf(p *sync.Pool) *[]byte {
-	if b, ok := p.Get().(*[]byte); ok {
+func getBuf(l *freelist.List[*[]byte]) *[]byte {
+	if b, ok := l.Get(); ok {
 		return b
 	}
 	return new([]byte)
@@ -237,7 +242,7 @@ func (a *Array) decompress(raw, out []byte) ([]byte, error) {
 			dst = out[:0]
 		} else {
 			if mid == nil {
-				mid, _ = a.midPool.Get().(*[2][]byte)
+				mid, _ = a.midPool.Get()
 				if mid == nil {
 					mid = new([2][]byte)
 				}
