@@ -624,6 +624,8 @@ func (st *umapStep) epoch2(emb []float32, e *umapEdges, lo, hi int, n, alpha flo
 		dx, dy     [L]float32
 		d2, gc     [L]float32
 		hit        [L]bool
+		nk         [L]int     // the next round's negative samples
+		nx, ny     [L]float32 // and their coordinates
 	)
 	for s := range cur {
 		cur[s] = lo + s*(hi-lo)/L
@@ -679,20 +681,32 @@ func (st *umapStep) epoch2(emb []float32, e *umapEdges, lo, hi int, n, alpha flo
 		for s := range live {
 			most = max(most, nNeg[s])
 		}
-		// Negative samples, one per lane per round.
+		// Negative samples, one per lane per round. Each round draws and
+		// loads the next round's cells (same draws, same order), so that
+		// their cache misses overlap this round's arithmetic: nothing in
+		// this thread writes the embedding between the load and the use.
+		for s := range live {
+			if nNeg[s] > 0 {
+				nk[s] = int(r.intn(st.nVert))
+				nx[s], ny[s] = emb[2*nk[s]], emb[2*nk[s]+1]
+			}
+		}
 		for round := 0; round < most; round++ {
+			k, ox, oy := nk, nx, ny
+			for s := range live {
+				if round+1 < nNeg[s] {
+					nk[s] = int(r.intn(st.nVert))
+					nx[s], ny[s] = emb[2*nk[s]], emb[2*nk[s]+1]
+				}
+			}
 			for s := range live {
 				hit[s] = false
 				d2[s] = 1 // harmless argument for lanes without a sample
-				if round >= nNeg[s] {
-					continue
-				}
-				k := int(r.intn(st.nVert))
-				if k == j[s] {
-					continue // itself: zero distance, no gradient
+				if round >= nNeg[s] || k[s] == j[s] {
+					continue // no sample, or itself: zero distance, no gradient
 				}
 				hit[s] = true
-				dx[s], dy[s] = cx[s]-emb[2*k], cy[s]-emb[2*k+1]
+				dx[s], dy[s] = cx[s]-ox[s], cy[s]-oy[s]
 				d2[s] = dx[s]*dx[s] + dy[s]*dy[s]
 			}
 			for s := range live {
