@@ -47,15 +47,23 @@ func (h *heaps) offer(u int, d float64, id int32) bool {
 	if !worse(hd[0], hi[0], d, id) {
 		return false
 	}
-	// Replace the root and sift down.
+	siftDown(hd, hi, d, id) // replaces the root
+	return true
+}
+
+// siftDown puts (d, id) at the root of the max-heap hd, hi (worst first)
+// and moves it down to its place.
+func siftDown(hd []float64, hi []int32, d float64, id int32) {
+	n := len(hd)
+	hi = hi[:n]
 	i := 0
 	for {
 		l := 2*i + 1
-		if l >= k {
+		if l >= n {
 			break
 		}
 		c := l
-		if r := l + 1; r < k && worse(hd[r], hi[r], hd[l], hi[l]) {
+		if r := l + 1; r < n && worse(hd[r], hi[r], hd[l], hi[l]) {
 			c = r
 		}
 		if !worse(hd[c], hi[c], d, id) {
@@ -65,7 +73,6 @@ func (h *heaps) offer(u int, d float64, id int32) bool {
 		i = c
 	}
 	hd[i], hi[i] = d, id
-	return true
 }
 
 // top returns the worst squared distance kept for query u (the heap must
@@ -80,26 +87,9 @@ func (h *heaps) sorted(u int) ([]float64, []int32) {
 	hi := h.id[u*k : u*k+n]
 	// Heap sort: repeatedly move the worst to the end.
 	for end := n - 1; end > 0; end-- {
-		hd[0], hd[end] = hd[end], hd[0]
-		hi[0], hi[end] = hi[end], hi[0]
-		d, id := hd[0], hi[0]
-		i := 0
-		for {
-			l := 2*i + 1
-			if l >= end {
-				break
-			}
-			c := l
-			if r := l + 1; r < end && worse(hd[r], hi[r], hd[l], hi[l]) {
-				c = r
-			}
-			if !worse(hd[c], hi[c], d, id) {
-				break
-			}
-			hd[i], hi[i] = hd[c], hi[c]
-			i = c
-		}
-		hd[i], hi[i] = d, id
+		d, id := hd[end], hi[end]
+		hd[end], hi[end] = hd[0], hi[0]
+		siftDown(hd[:end], hi[:end], d, id)
 	}
 	return hd, hi
 }
