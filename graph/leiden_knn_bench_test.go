@@ -3,90 +3,20 @@ package graph
 import (
 	"fmt"
 	"hash/fnv"
-	"math"
-	"math/rand/v2"
 	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/scbench/scbench/internal/cellpoints"
 	"github.com/scbench/scbench/knn"
 	"github.com/scbench/scbench/sparse"
-	"gonum.org/v1/gonum/blas/blas32"
 )
-
-// leidenCellsLike returns n points in 30-D shaped like PCA scores of
-// single cells: 28 cell types of log-normal sizes, each made of 1 to 5
-// subtypes (offset from the type's centre by less than the spread between
-// types) and 15% of each type's cells spread along a line towards another
-// type (a differentiation trajectory). Component c has scale
-// 1/sqrt(1+c/4), as PCA scores decay. It also returns the subtype of each
-// point.
-func leidenCellsLike(n int, seed uint64) (blas32.General, []int32) {
-	const d, types = 30, 28
-	rng := rand.New(rand.NewPCG(seed, 31))
-	scale := make([]float64, d)
-	for c := range scale {
-		scale[c] = 1 / math.Sqrt(1+float64(c)/4)
-	}
-	type sub struct {
-		centre []float64
-		spread float64
-		weight float64
-		typ    int
-	}
-	var subs []sub
-	typeCentre := make([][]float64, types)
-	for t := 0; t < types; t++ {
-		tc := make([]float64, d)
-		for c := range tc {
-			tc[c] = 7 * rng.NormFloat64() * scale[c]
-		}
-		typeCentre[t] = tc
-		size := math.Exp(rng.NormFloat64())
-		ns := 1 + rng.IntN(5)
-		for s := 0; s < ns; s++ {
-			sc := make([]float64, d)
-			for c := range sc {
-				sc[c] = tc[c] + 2.2*rng.NormFloat64()*scale[c]
-			}
-			subs = append(subs, sub{sc, 0.7 + 0.6*rng.Float64(), size * (0.3 + rng.Float64()), t})
-		}
-	}
-	var sum float64
-	for _, s := range subs {
-		sum += s.weight
-	}
-	x := blas32.General{Rows: n, Cols: d, Stride: d, Data: make([]float32, n*d)}
-	label := make([]int32, n)
-	for i := 0; i < n; i++ {
-		u, b := rng.Float64()*sum, 0
-		for b < len(subs)-1 && u > subs[b].weight {
-			u -= subs[b].weight
-			b++
-		}
-		s := subs[b]
-		label[i] = int32(b)
-		row := x.Data[i*d : (i+1)*d]
-		// A trajectory cell sits at a random point between its subtype's
-		// centre and the centre of the next type.
-		t := 0.0
-		if rng.Float64() < 0.15 {
-			t = rng.Float64()
-		}
-		other := typeCentre[(s.typ+1)%types]
-		for c := range row {
-			mu := (1-t)*s.centre[c] + t*other[c]
-			row[c] = float32(mu + s.spread*rng.NormFloat64()*scale[c])
-		}
-	}
-	return x, label
-}
 
 var leidenKNNBenchCache sync.Map
 
-// leidenKNNGraph returns scanpy's connectivities of leidenCellsLike(n):
+// leidenKNNGraph returns scanpy's connectivities of cellpoints.Generate(n, 1):
 // 15 neighbours (the cell itself included) by IVF-Flat with
 // rapids-singlecell's defaults, then the fuzzy union, as the GPU pipeline
 // builds them. The graph is built once per process.
@@ -100,7 +30,7 @@ func leidenKNNGraph(b *testing.B, n int) (*sparse.CSR, []int32) {
 		return e.conn, e.truth
 	}
 	start := time.Now()
-	x, truth := leidenCellsLike(n, 1)
+	x, truth := cellpoints.Generate(n, 1)
 	ix, err := knn.BuildIVFFlat(x, knn.IVFFlatParams{Seed: 1})
 	if err != nil {
 		b.Fatalf("knn.BuildIVFFlat: %v", err)

@@ -2,15 +2,13 @@ package gpu_test
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
-
-	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/scbench/scbench/backend"
 	"github.com/scbench/scbench/backend/backendtest"
 	"github.com/scbench/scbench/graph"
+	"github.com/scbench/scbench/internal/cellpoints"
 	"github.com/scbench/scbench/internal/shareddata"
 	"github.com/scbench/scbench/knn"
 )
@@ -89,63 +87,6 @@ func TestLeidenScanpy(t *testing.T) {
 	}
 }
 
-// leidenCellsLike returns n points in 30-D shaped like PCA scores of
-// single cells (graph's benchmark generator, simplified): 28 types of
-// log-normal sizes, each of 1 to 5 subtypes, 15% of the cells on a line
-// towards the next type, component c scaled by 1/sqrt(1+c/4).
-func leidenCellsLike(n int, seed uint64) blas32.General {
-	const d, types = 30, 28
-	rng := rand.New(rand.NewPCG(seed, 31))
-	scale := make([]float64, d)
-	for c := range scale {
-		scale[c] = 1 / math.Sqrt(1+float64(c)/4)
-	}
-	type sub struct {
-		centre         []float64
-		spread, weight float64
-		typ            int
-	}
-	var subs []sub
-	typeCentre := make([][]float64, types)
-	for ty := range types {
-		tc := make([]float64, d)
-		for c := range tc {
-			tc[c] = 7 * rng.NormFloat64() * scale[c]
-		}
-		typeCentre[ty] = tc
-		size := math.Exp(rng.NormFloat64())
-		for range 1 + rng.IntN(5) {
-			sc := make([]float64, d)
-			for c := range sc {
-				sc[c] = tc[c] + 2.2*rng.NormFloat64()*scale[c]
-			}
-			subs = append(subs, sub{sc, 0.7 + 0.6*rng.Float64(), size * (0.3 + rng.Float64()), ty})
-		}
-	}
-	var sum float64
-	for _, s := range subs {
-		sum += s.weight
-	}
-	x := blas32.General{Rows: n, Cols: d, Stride: d, Data: make([]float32, n*d)}
-	for i := range n {
-		u, b := rng.Float64()*sum, 0
-		for b < len(subs)-1 && u > subs[b].weight {
-			u -= subs[b].weight
-			b++
-		}
-		s := subs[b]
-		f := 0.0
-		if rng.Float64() < 0.15 {
-			f = rng.Float64()
-		}
-		other := typeCentre[(s.typ+1)%types]
-		for c, row := 0, x.Data[i*d:(i+1)*d]; c < d; c++ {
-			row[c] = float32((1-f)*s.centre[c] + f*other[c] + s.spread*rng.NormFloat64()*scale[c])
-		}
-	}
-	return x
-}
-
 // TestLeidenKNNTiming clusters the connectivities of 100,000 cell-like
 // points (15 neighbours by a host IVF-Flat, then the fuzzy union; -short:
 // 30,000) on the device and with graph.Leiden, and logs both runs'
@@ -159,7 +100,7 @@ func TestLeidenKNNTiming(t *testing.T) {
 	}
 	be := openCL(t)
 	start := time.Now()
-	x := leidenCellsLike(n, 1)
+	x, _ := cellpoints.Generate(n, 1)
 	ix, err := knn.BuildIVFFlat(x, knn.IVFFlatParams{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
