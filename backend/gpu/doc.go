@@ -35,9 +35,9 @@
 // updated by one work-item in a fixed order, with per-block partials
 // combined in a fixed order, so two runs on the same device give the same
 // bits, as the conformance suite requires. Integer counts may use atomics.
-UMAP's optimizer is the exception by design: it is stochastic and
-Hogwild on every backend, and adds its moves with float atomics (see
-umap.go).
+// UMAP's optimizer is the exception by design: it is stochastic and
+// Hogwild on every backend, and adds its moves with float atomics (see
+// umap.go).
 // SpMM on long rows (spmm_long) gives a row to a work-group of a constant
 // size, whose lanes' sums a tree adds in a fixed order. Transpose places
 // each entry from integer counts and the row order alone, so its result
