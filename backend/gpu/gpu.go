@@ -22,10 +22,6 @@ type Backend struct {
 	// and the Gram matrix go to it.
 	blas VendorBLAS
 
-	// umapWindow is how far apart (in edges) two edges of one row must be
-	// for UMAP's epoch to run them in one launch (see umapLaunches).
-	umapWindow int64
-
 	mu      sync.Mutex
 	kernels map[string]Kernel
 	closed  bool
@@ -57,7 +53,7 @@ func New(rt Runtime) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpu: compiling the kernels: %w", err)
 	}
-	be := &Backend{rt: rt, prog: prog, kernels: map[string]Kernel{}, umapWindow: umapWindow}
+	be := &Backend{rt: rt, prog: prog, kernels: map[string]Kernel{}}
 	if vb, ok := rt.(VendorBLAS); ok && vb.BLAS() == nil && os.Getenv("SCBENCH_GPU_BLAS") != "0" {
 		be.blas = vb
 	}

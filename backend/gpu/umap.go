@@ -32,9 +32,19 @@ import (
 // mode, with the moves added by float atomics as cuML adds them: a
 // work-item may read a cell before or after another's move of it, but
 // every move lands (the tail's pull at once, the head's moves summed in
-// registers and added at the end). The positive-sample count, an integer,
-// is added per work-group with atomics and equals the schedule's exactly:
-// the schedule is float32 additions and comparisons, as on the CPU.
+// registers and added at the end). So the whole epoch runs in one
+// launch, as cuML runs it, though the ~20 edges of a row may then run
+// together. (Session 4, without atomics, split the epoch into launches
+// that never ran two edges of a row together: moves had been lost, with
+// trustworthiness 0.85-0.89 against 0.968 on a 2,000-cell graph, all of
+// whose epoch runs at once. At 1.3M cells the split made some 50 launches
+// an epoch, the degrees of a kNN graph having a long tail, and the
+// optimizer took 0.50 s instead of 0.27 s. With atomics, one launch gives
+// the 2,000-cell graph the reference's quality on an H200:
+// bench/results/2026-12-04-gpu-graph-1300k.md.) The positive-sample
+// count, an integer, is added per work-group with atomics and equals the
+// schedule's exactly: the schedule is float32 additions and comparisons,
+// as on the CPU.
 //
 // The floor, for 1.3M cells, 2.5e7 directed edges and 200 epochs: the
 // schedule makes an edge of weight w due in w / max(w) of the epochs,
@@ -140,22 +150,18 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 	}
 
 	local := min(umapLocal, be.rt.MaxLocal())
-	launches := umapLaunches(slotStart, n, be.umapWindow)
 	a, b, gamma := float32(p.A), float32(p.B), float32(p.Gamma)
+	groups := [3]int{int((int64(m) + int64(local) - 1) / int64(local)), 1, 1}
 	for epoch := range p.NEpochs {
 		alpha := float32(p.LearningRate * (1 - float64(epoch)/float64(p.NEpochs)))
-		for _, l := range launches {
-			groups := [3]int{int((l[1] - l[0] + int64(local) - 1) / int64(local)), 1, 1}
-			if p.Dim == 2 {
-				err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, l[0], l[1], int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
-					dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
-			} else {
-				err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, l[0], l[1], int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
-					dNext, dNeg, dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
-			}
-			if err != nil {
-				break
-			}
+		// The kernels take a range of edges; an epoch is one launch of all
+		// of them (see the design above).
+		if p.Dim == 2 {
+			err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, int64(0), int64(m), int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
+				dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
+		} else {
+			err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, int64(0), int64(m), int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
+				dNext, dNeg, dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("gpu: UMAPOptimize: epoch %d: %w", epoch, err)
@@ -183,57 +189,6 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 // umapLocal is the epoch kernels' work-group size: a work-item per edge,
 // so any size works; the group's sample count is one atomic add.
 const umapLocal = 256
-
-// umapWindow is the Backend's default of umapLaunches' window: 0, one
-// launch an epoch, as cuML runs it. With the moves added by atomics, the
-// edges of a row that run together no longer overwrite each other's moves
-// of it; they only see its position before the others' moves.
-const umapWindow = 0
-
-// umapSplitWindow is the window of the split epoch that the tests compare
-// with one launch: more edges than an H200 runs at once (132 x 2,048 =
-// 270,336 work-items), so that two edges of a row that share a launch do
-// not run together.
-const umapSplitWindow = 1 << 20
-
-// umapLaunches splits an epoch's edges, in the slot-major layout of
-// slotStart, into launches [start, end) so that two edges of one row
-// share a launch only if they are at least window edges apart. Slot s
-// holds one edge of each of its c_s rows, so a launch may go on from slot
-// s into slot s+1 only if c_s >= window. Otherwise slot s ends its
-// launch, except in the tail of slots of at most umapTailRows rows and at
-// most n/64 of the n rows (the few high-degree rows of a kNN graph):
-// those go in one launch. Window 0 makes one launch.
-//
-// Session 4 split the epoch with a window of a million edges, when the
-// kernels still wrote the moved cells back without atomics: on a
-// 2,000-cell graph a whole epoch ran at once and the ~20 edges of a row
-// overwrote each other's moves of it (trustworthiness 0.85-0.89 against
-// 0.968). At 1.3M cells that split made some 50 launches an epoch (the
-// degrees of a kNN graph have a long tail), 10-45 us each (Nsight
-// Compute), and the optimizer took 0.50 s instead of 0.27 s.
-func umapLaunches(slotStart []int64, n int, window int64) [][2]int64 {
-	slots := len(slotStart) - 1
-	var out [][2]int64
-	for s := 0; s < slots; {
-		lo := s
-		count := func(s int) int64 { return slotStart[s+1] - slotStart[s] }
-		if c := count(s); c <= umapTailRows && c <= int64(n/64) {
-			out = append(out, [2]int64{slotStart[s], slotStart[slots]})
-			break
-		}
-		for s < slots-1 && count(s) >= window {
-			s++
-		}
-		s++
-		out = append(out, [2]int64{slotStart[lo], slotStart[s]})
-	}
-	return out
-}
-
-// umapTailRows is the most rows of a slot that umapLaunches puts in the
-// one launch of the tail.
-const umapTailRows = 4096
 
 // umapSlots returns the slot-major layout of the rows of rowptr (see the
 // design above): each row's rank in the order of decreasing degree (ties

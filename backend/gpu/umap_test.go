@@ -2,7 +2,6 @@ package gpu_test
 
 import (
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -15,18 +14,6 @@ import (
 // TestUMAP runs the UMAPOptimizer conformance tests through OpenCL.
 func TestUMAP(t *testing.T) {
 	backendtest.RunUMAP(t, openCLSuite)
-}
-
-// TestUMAPSplitEpochs runs them with each epoch split so that no two
-// edges of a row run together (the design before the moves were added by
-// atomics): on a GPU its logged quality on the suite's 2,000-cell graph
-// is what the default of one launch an epoch is measured against.
-func TestUMAPSplitEpochs(t *testing.T) {
-	backendtest.RunUMAP(t, func(t *testing.T) backend.Backend {
-		be := openCLWith(t, nil)
-		be.SplitUMAPEpochs()
-		return be
-	})
 }
 
 // umapTimed is a backend.UMAPOptimizer that times another.
@@ -50,8 +37,7 @@ func (u *umapTimed) UMAPOptimize(emb []float32, n int, head, tail []int32, eps [
 // growing distances (so that about 60% of the edges are mutual and there
 // are 19-20 directed edges a cell, as in the atlas's kNN graph), the
 // cells then relabelled at random so that neighbours are not near in
-// memory. With SCBENCH_UMAP_SPLIT=1 the epochs are split as
-// TestUMAPSplitEpochs splits them. It reports the optimizer's seconds (the floor at
+// memory. It reports the optimizer's seconds (the floor at
 // 1.3M cells is in umap.go), the positive samples and ns a sample.
 func BenchmarkUMAP(b *testing.B) {
 	n := benchRows(b, 20000)
@@ -82,9 +68,6 @@ func BenchmarkUMAP(b *testing.B) {
 	conn, _, err := graph.Connectivities(idx, dst, n, k)
 	if err != nil {
 		b.Fatal(err)
-	}
-	if os.Getenv("SCBENCH_UMAP_SPLIT") == "1" {
-		be.SplitUMAPEpochs()
 	}
 	timed := &umapTimed{opt: be}
 	var info graph.UMAPInfo
