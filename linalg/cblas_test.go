@@ -30,3 +30,22 @@ func TestReferenceBLAS(t *testing.T) {
 		t.Errorf("String() = %q, want the path", b)
 	}
 }
+
+func TestQuietThreads(t *testing.T) {
+	t.Setenv("GOTO_THREAD_TIMEOUT", "")
+	os.Unsetenv("GOTO_THREAD_TIMEOUT")
+	t.Setenv("OPENBLAS_THREAD_TIMEOUT", "")
+	os.Unsetenv("OPENBLAS_THREAD_TIMEOUT")
+	quietThreads()
+	if got := os.Getenv("OPENBLAS_THREAD_TIMEOUT"); got != "4" {
+		t.Errorf("OPENBLAS_THREAD_TIMEOUT = %q after quietThreads, want 4", got)
+	}
+	// A user's setting, under either name, stands.
+	t.Setenv("OPENBLAS_THREAD_TIMEOUT", "")
+	os.Unsetenv("OPENBLAS_THREAD_TIMEOUT")
+	t.Setenv("GOTO_THREAD_TIMEOUT", "20")
+	quietThreads()
+	if got, ok := os.LookupEnv("OPENBLAS_THREAD_TIMEOUT"); ok {
+		t.Errorf("OPENBLAS_THREAD_TIMEOUT = %q set over the user's GOTO_THREAD_TIMEOUT", got)
+	}
+}
