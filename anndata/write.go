@@ -5,7 +5,8 @@ package anndata
 //	.zattrs          {"encoding-type": "anndata", "encoding-version": "0.1.0"}
 //	X/               csr_matrix 0.1.0, shape [n_obs, n_var]
 //	  data, indices  <f4 and <i4, streamed by AppendX in ChunkElems chunks
-//	  indptr         <i8, kept in memory (n_obs+1 values) and written by Close
+//	  indptr         kept in memory (n_obs+1 values) and written by Close:
+//	                 <i4 while nnz fits (as scipy), else <i8
 //	obs/, var/       dataframe 0.2.0: _index, column-order, one array per column
 //	obsm/, varm/     dict 0.1.0 of 2-D <f4 arrays
 //	obsp/            dict 0.1.0 of csr_matrix groups
@@ -511,9 +512,10 @@ func (w *Writer) finishX() error {
 		return err
 	}
 	n := int64(len(w.indptr))
+	dt, ptr := indptrBytes(w.indptr)
 	return zarr.WriteArray(filepath.Join(w.tmp, "X", "indptr"), zarr.ArraySpec{
-		Shape: []int64{n}, ChunkShape: []int64{min(n, int64(w.chunkElems))}, DType: "<i8", Compressor: w.comp,
-	}, writeBytes(w.indptr), w.workers)
+		Shape: []int64{n}, ChunkShape: []int64{min(n, int64(w.chunkElems))}, DType: dt, Compressor: w.comp,
+	}, ptr, w.workers)
 }
 
 // swap renames the finished temporary store to the final path, moving an

@@ -7,6 +7,7 @@ package anndata
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,21 @@ func writeBytes[T int8 | int16 | int32 | int64 | float32 | float64](v []T) []byt
 	}
 	b, _ := binary.Append(nil, binary.LittleEndian, v)
 	return b
+}
+
+// indptrBytes returns a CSR matrix's row pointers as scipy would store
+// them: int32 while the number of values fits (scipy keeps the index type
+// of indices and indptr alike, and parts of it, such as the connected
+// components scanpy's neighbors computes, take only int32), int64 beyond.
+func indptrBytes(ptr []int64) (dtype string, b []byte) {
+	if len(ptr) == 0 || ptr[len(ptr)-1] <= math.MaxInt32 {
+		p32 := make([]int32, len(ptr))
+		for i, p := range ptr {
+			p32[i] = int32(p)
+		}
+		return "<i4", writeBytes(p32)
+	}
+	return "<i8", writeBytes(ptr)
 }
 
 func writeBools(v []bool) []byte {
@@ -311,7 +327,8 @@ func (w *Writer) writeGraph(group, name string, m *sparse.CSR, n int) error {
 	if err := w.writeArray(filepath.Join(dir, "indices"), "<i4", writeBytes(m.Indices), []int64{nnz}, nil); err != nil {
 		return fail("%v", err)
 	}
-	if err := w.writeArray(filepath.Join(dir, "indptr"), "<i8", writeBytes(m.Indptr), []int64{int64(len(m.Indptr))}, nil); err != nil {
+	dt, ptr := indptrBytes(m.Indptr)
+	if err := w.writeArray(filepath.Join(dir, "indptr"), dt, ptr, []int64{int64(len(m.Indptr))}, nil); err != nil {
 		return fail("%v", err)
 	}
 	return nil

@@ -642,7 +642,7 @@ func TestWriteLayout(t *testing.T) {
 	}
 	for rel, want := range map[string]string{
 		"obs/cell_type/codes/.zarray": "|i1", "obs/leiden/codes/.zarray": "<i2",
-		"X/indptr/.zarray": "<i8", "uns/wide/.zarray": "<U3", "obs/_index/.zarray": "|O",
+		"X/indptr/.zarray": "<i4", "uns/wide/.zarray": "<U3", "obs/_index/.zarray": "|O",
 	} {
 		if got := readJSON(rel)["dtype"]; got != want {
 			t.Errorf("%s dtype %v, want %s", rel, got, want)
@@ -1044,4 +1044,33 @@ func wFrameDiff(got, want *Frame) string {
 		}
 	}
 	return ""
+}
+
+func TestIndptrBytes(t *testing.T) {
+	for _, c := range []struct {
+		ptr  []int64
+		want string
+	}{
+		{nil, "<i4"},
+		{[]int64{0, 3, 7}, "<i4"},
+		{[]int64{0, math.MaxInt32}, "<i4"},
+		{[]int64{0, 5, math.MaxInt32 + 1}, "<i8"},
+	} {
+		dt, b := indptrBytes(c.ptr)
+		if dt != c.want {
+			t.Errorf("indptrBytes(%v) dtype %s, want %s", c.ptr, dt, c.want)
+			continue
+		}
+		got := make([]int64, len(c.ptr))
+		for i := range got {
+			if dt == "<i4" {
+				got[i] = int64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+			} else {
+				got[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+			}
+		}
+		if !slices.Equal(got, c.ptr) && len(c.ptr) > 0 {
+			t.Errorf("indptrBytes(%v) holds %v", c.ptr, got)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,7 +66,58 @@ assert a.obsp["connectivities"].shape == (9889, 9889) and a.obsp["distances"].sh
 assert a.obs["leiden"].dtype.name == "category" and 10 <= len(a.obs["leiden"].cat.categories) <= 40
 assert a.uns["neighbors"]["params"]["n_neighbors"] == 15 and a.uns["neighbors"]["params"]["n_pcs"] == 30
 assert a.uns["neighbors"]["connectivities_key"] == "connectivities"
+# scipy's graph routines (scanpy's neighbors runs connected_components)
+# take only int32 index arrays: both must be int32, as scipy writes them.
+import scipy.sparse.csgraph as cg
+for m in (a.X, a.obsp["connectivities"], a.obsp["distances"]):
+    assert m.indices.dtype.name == "int32" and m.indptr.dtype.name == "int32", (m.indices.dtype, m.indptr.dtype)
+assert cg.connected_components(a.obsp["connectivities"])[0] >= 1
 `)
+	t.Run("scanpy", func(t *testing.T) { scanpyCheck(t, dir, out) })
+}
+
+// scanpyScript opens a finished run's store with scanpy and runs its
+// plotting, and the tools that read the neighbour graph, on it.
+const scanpyScript = `
+import sys, os, warnings
+warnings.filterwarnings("ignore")
+import matplotlib
+matplotlib.use("Agg")
+import scanpy as sc, anndata
+a = anndata.read_zarr(sys.argv[1])
+sc.settings.figdir = sys.argv[2]
+sc.pl.umap(a, color="leiden", save="_leiden.png", show=False)
+sc.pl.pca(a, color="leiden", save="_leiden.png", show=False)
+sc.pl.pca_variance_ratio(a, n_pcs=30, save=".png", show=False)
+sc.pl.violin(a, ["n_genes_by_counts", "total_counts"], save="_qc.png", show=False)
+sc.tl.paga(a, groups="leiden")
+sc.pl.paga(a, save=".png", show=False)
+sc.tl.leiden(a, key_added="leiden_scanpy", random_state=0)
+for f in ["umap_leiden.png", "pca_leiden.png", "pca_variance_ratio.png", "violin_qc.png", "paga.png"]:
+    assert os.path.getsize(os.path.join(sys.argv[2], f)) > 1000, f
+print("scanpy", sc.__version__, "clusters", a.obs["leiden_scanpy"].nunique(), "ok")
+`
+
+// scanpyCheck runs scanpyScript on the store at path. Debian packages no
+// scanpy: the test runs where SCBENCH_SCANPY is a PYTHONPATH under which
+// /usr/bin/python3 imports it (a scanpy source tree with Debian's
+// python3-matplotlib, -seaborn, -sklearn, -statsmodels, -numba, -natsort,
+// -igraph and -leidenalg; bench/results/2026-12-04-scanpy-plotting.md says
+// how it was set up), and says SKIP elsewhere.
+func scanpyCheck(t *testing.T, dir, path string) {
+	pypath := os.Getenv("SCBENCH_SCANPY")
+	if pypath == "" {
+		t.Skip("SKIP: SCBENCH_SCANPY is not set (a PYTHONPATH under which /usr/bin/python3 imports scanpy; Debian has no python3-scanpy)")
+	}
+	figs := filepath.Join(dir, "figures")
+	cmd := exec.Command("/usr/bin/python3", "-c", scanpyScript, path, figs)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pypath, "MPLCONFIGDIR="+filepath.Join(dir, "mpl"), "NUMBA_CACHE_DIR="+filepath.Join(dir, "numba"))
+	o, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(o), " ok") {
+		t.Fatalf("scanpy on %s (PYTHONPATH=%s): %v\n%s", path, pypath, err, o)
+	}
+	t.Logf("%s", strings.TrimSpace(string(o)))
 }
 
 func TestRunRefusals(t *testing.T) {
