@@ -202,6 +202,24 @@ type Transposer interface {
 	Transpose(m CSR) (CSR, error)
 }
 
+// GramOrderer is an optional interface: a backend that has it accumulates
+// the Gram matrix with its rows and columns renumbered, and puts them back
+// at the end. The CPU backend's scatter of the products runs faster when
+// the columns come in increasing order of density (see backend/cpu's
+// GramAccumulateOrdered), so PCA's covariance path hands it that order.
+type GramOrderer interface {
+	// GramAccumulateOrdered is GramAccumulate with column j of m numbered
+	// rank[j]: it adds sum_i m[i,j] m[i,k] into c[rank[j], rank[k]] for
+	// rank[j] <= rank[k] (c's upper triangle in the new numbering). rank
+	// must be a permutation of 0..m.Cols-1 (else an ErrShape error); nil
+	// is the identity.
+	GramAccumulateOrdered(m CSR, c Dense, rank []int32) error
+	// GramUnorder turns c, accumulated by GramAccumulateOrdered with rank,
+	// into the matrix GramAccumulate would have made: c[j, k] for j <= k
+	// (both triangles, in fact) in m's numbering.
+	GramUnorder(c Dense, rank []int32) error
+}
+
 // ErrShape is wrapped by errors about operands whose shapes or kinds disagree.
 var ErrShape = errors.New("backend: operand shapes disagree")
 

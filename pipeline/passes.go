@@ -356,6 +356,9 @@ func (r *runner) pass2() (err error) {
 				return fmt.Errorf("pipeline: allocating the %d x %d Gram matrix: %w", nVar, nVar, err)
 			}
 			r.gram = backend.Dense{Rows: nVar, Cols: nVar, Data: buf}
+			if _, ok := b.(backend.GramOrderer); ok {
+				r.gramRank = gramOrder(res.HVGIndex, r.keptNNZ)
+			}
 		}
 	}
 	bufs := &bufCache{b: b}
@@ -598,7 +601,13 @@ func (r *runner) pass2Matrix(start, inRows int, m backend.CSR, invStd backend.Bu
 			return 0, 0, r.chunkErr(c, "statistics of the scaled genes", err)
 		}
 		if !r.matrixFree {
-			if err := b.GramAccumulate(m, r.gram); err != nil {
+			var err error
+			if g, ok := b.(backend.GramOrderer); ok && r.gramRank != nil {
+				err = g.GramAccumulateOrdered(m, r.gram, r.gramRank)
+			} else {
+				err = b.GramAccumulate(m, r.gram)
+			}
+			if err != nil {
 				return 0, 0, r.chunkErr(c, "Gram matrix", err)
 			}
 		}
@@ -744,6 +753,11 @@ func (r *runner) pca() error {
 			return err
 		}
 	} else {
+		if g, ok := b.(backend.GramOrderer); ok && r.gramRank != nil {
+			if err := g.GramUnorder(r.gram, r.gramRank); err != nil {
+				return fmt.Errorf("pipeline: the Gram matrix back in gene order: %w", err)
+			}
+		}
 		if vals, vecs, err = covarianceEigen(b, r.gram, z.Mean, n, k); err != nil {
 			return err
 		}

@@ -28,7 +28,9 @@ package pipeline
 // brain10k (d = 300: its covariance fits in cache) form the covariance.
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"gonum.org/v1/gonum/blas/blas64"
@@ -96,6 +98,24 @@ func covarianceEigen(b backend.Backend, gram backend.Dense, mean []float64, n, k
 		return nil, backend.Dense{}, fmt.Errorf("pipeline: eigenvectors of the %d x %d covariance: %w", p, p, err)
 	}
 	return vals, vecs, nil
+}
+
+// gramOrder returns the numbering of the HVG genes (hvg[j] the input gene
+// of Z's column j) for a backend.GramOrderer: increasing non-zero count
+// over the kept cells (nnz), ties in Z's order. The CPU backend's Gram
+// scatter runs 15-40% faster so (see backend/cpu's GramAccumulateOrdered);
+// GramUnorder puts the matrix back in Z's order before the eigensolve.
+func gramOrder(hvg []int, nnz []int64) []int32 {
+	order := make([]int, len(hvg))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(nnz[hvg[a]], nnz[hvg[b]]) })
+	rank := make([]int32, len(hvg))
+	for r, j := range order {
+		rank[j] = int32(r)
+	}
+	return rank
 }
 
 // fastGram is implemented by backends whose GramAccumulate runs on a

@@ -167,11 +167,14 @@ type runner struct {
 	// pcaParts are the timed parts of the eigensolve (matrix-free path).
 	pcaParts map[string]float64
 
-	w      *anndata.Writer
-	cache  *matrixCache     // the scaled HVG matrix Z, pass 2 to pass 3
-	gram   backend.Dense    // Z^T Z, then the covariance
-	zStats backend.ColStats // column sums and sums of squares of Z
-	z      *GeneStats       // mean and variance of Z's columns
+	w     *anndata.Writer
+	cache *matrixCache  // the scaled HVG matrix Z, pass 2 to pass 3
+	gram  backend.Dense // Z^T Z, then the covariance
+	// gramRank numbers the HVG genes in the Gram matrix (nil: as in Z),
+	// where the backend is a backend.GramOrderer: see gramOrder.
+	gramRank []int32
+	zStats   backend.ColStats // column sums and sums of squares of Z
+	z        *GeneStats       // mean and variance of Z's columns
 }
 
 func (r *runner) warn(format string, a ...any) {

@@ -49,6 +49,10 @@
 // and on thousands of rows of a few columns; the matrix is left as it
 // was, the transpose of the transpose is the matrix with sorted rows, two
 // runs give the same arrays, and a column index outside the matrix is an
-// ErrShape error. SpMMLongRows: SpMM on rows of 10,000 and more values
+// ErrShape error. GramAccumulateOrdered (backend.GramOrderer, skipped
+// where a backend lacks it): C in the new numbering against the reference
+// of the renumbered matrix, for random, reversed, identity and nil
+// orders, with rows that repeat a column, and ranks that are not
+// permutations refused. SpMMLongRows: SpMM on rows of 10,000 and more values
 // (k = 1, 8, 13), and SpMM on a transpose against the SpMMT reference.
 package backendtest

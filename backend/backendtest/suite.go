@@ -33,6 +33,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"SelectRows", testSelectRows},
 		{"SelectCols", testSelectCols},
 		{"GramAccumulate", testGram},
+		{"GramAccumulateOrdered", testGramOrdered},
 		{"SpMM", testSpMM},
 		{"SpMMT", testSpMMT},
 		{"SpMMLongRows", testSpMMLong},

@@ -3,6 +3,7 @@ package cpu
 import (
 	"cmp"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -42,24 +43,57 @@ import (
 // cache holds better (slower: the per-row work of a tile grows); an AVX
 // kernel with three-operand forms, or with software prefetches of C's
 // lines (no faster: the products wait on C's cache lines, not on
-// instructions); columns ordered by density (no faster).
+// instructions). Columns ordered by density made no difference on the
+// uniform random columns of BenchmarkGramAccumulate, but on an HVG
+// matrix's skewed ones increasing density is 15-35% faster: see
+// GramAccumulateOrdered, which PCA uses.
 //
 // No worker needs a copy of C, and every element of C receives its products
 // in row order, one row after the other, exactly as a plain sequential loop
 // would add them (a product of two float32 values is exact in float64):
 // the result is the same for every thread count.
 func (b *Backend) GramAccumulate(m backend.CSR, c backend.Dense) error {
+	return b.gramAccumulate("GramAccumulate", m, c, nil)
+}
+
+var _ backend.GramOrderer = (*Backend)(nil)
+
+// GramAccumulateOrdered is GramAccumulate with the columns renumbered by
+// rank (see backend.GramOrderer). The batch's blocked layout then holds
+// the renumbered columns, so the tiles and their kernels are unchanged;
+// each row's values are put in increasing new order through a bitmap of
+// the columns (a row of 400 values over 5,000 columns: 79 words to scan).
+//
+// Why the order matters: a tile's kernel loops over the row's values in
+// the tile's column block (the inner loop, k) for groups of up to eight
+// of its values in the tile's row band (j <= k). With the columns in
+// increasing order of density the dense genes come last, in the column
+// blocks, where they make long inner loops; the sparse ones form the
+// bands, whose few values per row make few groups. On a 19,484-cell chunk
+// of the 100,000-cell synthetic set's HVG matrix (392 values a row; gene
+// densities from 0.1% to 76%, median 2.4%) one core went from 1.33e9 to
+// 1.63e9 products per second; with the dense genes first, 1.29e9.
+func (b *Backend) GramAccumulateOrdered(m backend.CSR, c backend.Dense, rank []int32) error {
+	return b.gramAccumulate("GramAccumulateOrdered", m, c, rank)
+}
+
+func (b *Backend) gramAccumulate(name string, m backend.CSR, c backend.Dense, rank []int32) error {
 	h, err := view("matrix", m)
 	if err != nil {
-		return fmt.Errorf("cpu: GramAccumulate: %w", err)
+		return fmt.Errorf("cpu: %s: %w", name, err)
 	}
 	d := h.Cols
 	if c.Rows != d || c.Cols != d {
-		return fmt.Errorf("%w: cpu: GramAccumulate: C is %d x %d, want %d x %d", backend.ErrShape, c.Rows, c.Cols, d, d)
+		return fmt.Errorf("%w: cpu: %s: C is %d x %d, want %d x %d", backend.ErrShape, name, c.Rows, c.Cols, d, d)
 	}
 	cs, err := slice[float64]("C.Data", c.Data, d*d)
 	if err != nil {
-		return fmt.Errorf("cpu: GramAccumulate: %w", err)
+		return fmt.Errorf("cpu: %s: %w", name, err)
+	}
+	if rank != nil {
+		if err := checkPermutation(rank, d); err != nil {
+			return fmt.Errorf("cpu: %s: %w", name, err)
+		}
 	}
 	if len(h.Data) == 0 {
 		return nil
@@ -75,7 +109,7 @@ func (b *Backend) GramAccumulate(m backend.CSR, c backend.Dense) error {
 		hi := lo + sort.Search(h.Rows-lo, func(r int) bool { return h.Indptr[lo+r+1] > limit })
 		hi = max(hi, lo+1)
 		hi = min(hi, lo+gramBatchRows)
-		b.gramBatch(h.Indptr[lo:hi+1], h.Indices, h.Data, cs)
+		b.gramBatch(h.Indptr[lo:hi+1], h.Indices, h.Data, cs, rank)
 		lo = hi
 	}
 	return nil
@@ -132,8 +166,25 @@ func (g *gramScratch) makeTiles(want int) {
 	g.est = slices.Grow(g.est[:0], len(g.tiles))[:len(g.tiles)]
 }
 
-// gramBatch adds the rows whose (not rebased) row pointers are ptr into cs.
-func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float64) {
+// checkPermutation returns an ErrShape error unless rank holds each of
+// 0..d-1 once.
+func checkPermutation(rank []int32, d int) error {
+	if len(rank) != d {
+		return fmt.Errorf("%w: rank has %d entries for %d columns", backend.ErrShape, len(rank), d)
+	}
+	seen := make([]uint64, (d+63)/64)
+	for j, r := range rank {
+		if r < 0 || int(r) >= d || seen[r>>6]&(1<<(r&63)) != 0 {
+			return fmt.Errorf("%w: rank[%d] = %d: rank is not a permutation of 0..%d", backend.ErrShape, j, r, d-1)
+		}
+		seen[r>>6] |= 1 << (r & 63)
+	}
+	return nil
+}
+
+// gramBatch adds the rows whose (not rebased) row pointers are ptr into cs,
+// with the columns renumbered by rank (nil: as they are).
+func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float64, rank []int32) {
 	g := &b.gram
 	R, nb := len(ptr)-1, g.nb
 	nnz := int(ptr[R] - ptr[0])
@@ -149,6 +200,12 @@ func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float
 	parts := len(bounds) - 1
 	parallel(parts, func(p int) {
 		for r := bounds[p]; r < bounds[p+1]; r++ {
+			if rank != nil {
+				for _, c := range idx[ptr[r]:ptr[r+1]] {
+					off[int(rank[c])/gramBlock*R+r+1]++
+				}
+				continue
+			}
 			for _, c := range idx[ptr[r]:ptr[r+1]] {
 				off[int(c)/gramBlock*R+r+1]++
 			}
@@ -161,15 +218,25 @@ func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float
 	// Scatter the values into their blocks.
 	parallel(parts, func(p int) {
 		cur := make([]int32, nb)
+		var ranked *rankedRow
+		if rank != nil {
+			ranked = newRankedRow(g.d)
+		}
 		for r := bounds[p]; r < bounds[p+1]; r++ {
 			for k := range cur {
 				cur[k] = off[k*R+r]
 			}
 			lo, hi := ptr[r], ptr[r+1]
 			vs := data[lo:hi]
-			sorted := true
+			if ranked != nil && ranked.put(idx[lo:hi], vs, rank, cur, loc, val) {
+				continue // sorted by the bitmap
+			}
+			sorted := rank == nil
 			prev := int32(-1)
 			for q, c := range idx[lo:hi] {
+				if rank != nil {
+					c = rank[c]
+				}
 				k := int(c) / gramBlock
 				o := cur[k]
 				loc[o] = uint8(c) // c % 256
@@ -357,6 +424,54 @@ func axpySlice(r []float64, v float64, loc []uint8, val []float64) {
 	}
 }
 
+// rankedRow puts a row's values into their column blocks in increasing
+// order of their renumbered columns, through a bitmap of the columns and a
+// dense row of their values.
+type rankedRow struct {
+	bits []uint64
+	vals []float64
+}
+
+func newRankedRow(d int) *rankedRow {
+	return &rankedRow{bits: make([]uint64, (d+63)/64), vals: make([]float64, d)}
+}
+
+// put writes the row (columns idx, values vs) renumbered by rank into the
+// blocks at cur (advancing cur), as gramBatch lays them out, and reports
+// true; a row with a repeated column it leaves to the caller (cur as it
+// was), reporting false.
+func (rr *rankedRow) put(idx []int32, vs []float32, rank []int32, cur []int32, loc []uint8, val []float64) bool {
+	lo, hi := len(rr.bits), 0
+	dup := false
+	for q, c := range idx {
+		n := rank[c]
+		w := int(n >> 6)
+		bit := uint64(1) << (n & 63)
+		dup = dup || rr.bits[w]&bit != 0
+		rr.bits[w] |= bit
+		rr.vals[n] = float64(vs[q])
+		lo, hi = min(lo, w), max(hi, w+1)
+	}
+	if dup {
+		clear(rr.bits[lo:hi])
+		return false
+	}
+	for w := lo; w < hi; w++ {
+		word := rr.bits[w]
+		for word != 0 {
+			n := w<<6 | bits.TrailingZeros64(word)
+			word &= word - 1
+			k := n / gramBlock
+			o := cur[k]
+			loc[o] = uint8(n) // n % 256
+			val[o] = rr.vals[n]
+			cur[k] = o + 1
+		}
+		rr.bits[w] = 0
+	}
+	return true
+}
+
 // sortSegment sorts one row's values in one block by local index (the
 // segments are short: insertion sort) and sums duplicates into the first
 // of them, leaving zeros in the others.
@@ -390,4 +505,75 @@ func rebase(ptr []int64) []int64 {
 		out[i] = p - ptr[0]
 	}
 	return out
+}
+
+// GramUnorder implements backend.GramOrderer. In place, with one spare
+// row per worker: the upper triangle (new numbering) is mirrored into the
+// lower, then the rows are permuted along the cycles of rank, then each
+// row's columns. Three passes over C: about 0.1 s at d = 5,000 on 2
+// cores, against the seconds the order saves.
+func (b *Backend) GramUnorder(c backend.Dense, rank []int32) error {
+	d := c.Rows
+	if c.Cols != d {
+		return fmt.Errorf("%w: cpu: GramUnorder: C is %d x %d, not square", backend.ErrShape, c.Rows, c.Cols)
+	}
+	cs, err := slice[float64]("C.Data", c.Data, d*d)
+	if err != nil {
+		return fmt.Errorf("cpu: GramUnorder: %w", err)
+	}
+	if rank == nil {
+		return nil
+	}
+	if err := checkPermutation(rank, d); err != nil {
+		return fmt.Errorf("cpu: GramUnorder: %w", err)
+	}
+	// Lower triangle from the upper: C[a, b] = C[b, a] for a > b, in
+	// bands of rows so that the reads along C's rows stay in cache.
+	const band = 64
+	bands := (d + band - 1) / band
+	workers := min(b.threads, bands)
+	parallel(workers, func(w int) {
+		for t := w; t < bands; t += workers {
+			a0, a1 := t*band, min(t*band+band, d)
+			for col := 0; col < a1; col++ {
+				for a := max(a0, col+1); a < a1; a++ {
+					cs[a*d+col] = cs[col*d+a]
+				}
+			}
+		}
+	})
+	// Rows: new row j is old row rank[j]. Follow each cycle once.
+	tmp := make([]float64, d)
+	done := make([]bool, d)
+	for s := 0; s < d; s++ {
+		if done[s] || int(rank[s]) == s {
+			done[s] = true
+			continue
+		}
+		copy(tmp, cs[s*d:(s+1)*d])
+		j := s
+		for {
+			src := int(rank[j])
+			done[j] = true
+			if src == s {
+				copy(cs[j*d:(j+1)*d], tmp)
+				break
+			}
+			copy(cs[j*d:(j+1)*d], cs[src*d:(src+1)*d])
+			j = src
+		}
+	}
+	// Columns: new C[j, k] is C[j, rank[k]], row by row.
+	workers = min(b.threads, d)
+	parallel(workers, func(w int) {
+		row := make([]float64, d)
+		for j := w; j < d; j += workers {
+			r := cs[j*d : (j+1)*d]
+			for k, src := range rank {
+				row[k] = r[src]
+			}
+			copy(r, row)
+		}
+	})
+	return nil
 }
