@@ -74,20 +74,13 @@ func gramOrderedCase(e *env, g backend.GramOrderer, d int, order string, unsorte
 		refGram(renumber(h, rank), want, scale)
 		e.check(g.GramAccumulateOrdered(e.upload(h), c, rank), "GramAccumulateOrdered")
 	}
-	got := e.f64(c.Data)
-	var gu, w, s []float64
-	for j := 0; j < d; j++ {
-		gu = append(gu, got[j*d+j:j*d+d]...)
-		w = append(w, want[j*d+j:j*d+d]...)
-		s = append(s, scale[j*d+j:j*d+d]...)
-	}
-	e.sums("upper triangle of C in the new numbering", gu, w, s, 1e-9)
+	e.sums("upper triangle of C in the new numbering", upper(d, e.f64(c.Data)), upper(d, want), upper(d, scale), 1e-9)
 
 	// Back in m's numbering: C[j, k] is the new numbering's upper-triangle
 	// element of j and k, in both triangles.
 	e.check(g.GramUnorder(c, rank), "GramUnorder")
-	got = e.f64(c.Data)
-	gu, w, s = gu[:0], w[:0], s[:0]
+	got := e.f64(c.Data)
+	var gu, w, s []float64
 	for j := 0; j < d; j++ {
 		for k := 0; k < d; k++ {
 			a, b := j, k

@@ -37,14 +37,16 @@ func gramCase(e *env, d int, vals values, unsorted bool) {
 		refGram(h, want, scale)
 		e.check(e.be.GramAccumulate(e.upload(h), c), "GramAccumulate")
 	}
-	got := e.f64(c.Data)
-	var g, w, s []float64
+	e.sums("upper triangle of C", upper(d, e.f64(c.Data)), upper(d, want), upper(d, scale), 1e-9)
+}
+
+// upper returns the upper triangle of the d x d matrix a, row by row.
+func upper(d int, a []float64) []float64 {
+	var out []float64
 	for j := 0; j < d; j++ {
-		g = append(g, got[j*d+j:j*d+d]...)
-		w = append(w, want[j*d+j:j*d+d]...)
-		s = append(s, scale[j*d+j:j*d+d]...)
+		out = append(out, a[j*d+j:j*d+d]...)
 	}
-	e.sums("upper triangle of C", g, w, s, 1e-9)
+	return out
 }
 
 func testSpMM(e *env) {
