@@ -154,13 +154,12 @@ func (be *Backend) UMAPOptimize(emb []float32, n int, head, tail []int32, epochs
 	groups := [3]int{int((int64(m) + int64(local) - 1) / int64(local)), 1, 1}
 	for epoch := range p.NEpochs {
 		alpha := float32(p.LearningRate * (1 - float64(epoch)/float64(p.NEpochs)))
-		// The kernels take a range of edges; an epoch is one launch of all
-		// of them (see the design above).
+		// An epoch is one launch over all the edges (see the design above).
 		if p.Dim == 2 {
-			err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, int64(0), int64(m), int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
+			err = be.launch("umap_edges2", groups, [3]int{local, 1, 1}, int64(m), int32(n), dHead2, dTail2, dEps2, dNext, dNeg,
 				dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
 		} else {
-			err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, int64(0), int64(m), int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
+			err = be.launch("umap_edges", groups, [3]int{local, 1, 1}, int64(m), int32(n), int32(p.Dim), dHead2, dTail2, dEps2,
 				dNext, dNeg, dEmb, dSamples, int32(epoch), alpha, a, b, gamma, nsr, p.Seed)
 		}
 		if err != nil {

@@ -103,7 +103,7 @@ KERNEL umap_layout(const i32 n, GLOBAL const i64 *RESTRICT rowptr, GLOBAL const 
 	}
 }
 
-// umap_edges2 runs edges start .. end-1 of one epoch in two dimensions, a
+// umap_edges2 runs one epoch of the m edges in two dimensions, a
 // work-item per edge q: if the edge is due (next <= epoch) it reads both
 // ends, pulls them together, pushes the head away from the due negative
 // samples and advances the edge's schedules. The moves are added to the
@@ -112,16 +112,16 @@ KERNEL umap_layout(const i32 n, GLOBAL const i64 *RESTRICT rowptr, GLOBAL const 
 // run together read each other's cells before or after their moves
 // (Hogwild, as umap-learn's parallel mode), but no move is lost. Each
 // group adds its positive samples to *samples.
-KERNEL umap_edges2(const i64 start, const i64 end, const i32 n, GLOBAL const i32 *RESTRICT head, GLOBAL const i32 *RESTRICT tail,
+KERNEL umap_edges2(const i64 m, const i32 n, GLOBAL const i32 *RESTRICT head, GLOBAL const i32 *RESTRICT tail,
                    GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next, GLOBAL f32 *RESTRICT nextNeg,
                    GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch, const f32 alpha,
                    const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
 	LOCAL i32 count;
 	if (LID(0) == 0) count = 0;
 	BARRIER();
-	const i64 q = start + GID(0);
+	const i64 q = GID(0);
 	const f32 ep = (f32)epoch;
-	const i32 due = q < end && next[q] <= ep;
+	const i32 due = q < m && next[q] <= ep;
 	if (due) {
 		const f32 e = eps[q];
 		const i64 i = (i64)head[q], k = (i64)tail[q];
@@ -175,16 +175,16 @@ KERNEL umap_edges2(const i64 start, const i64 end, const i32 n, GLOBAL const i32
 // device memory as umap-learn does through its views and adding each move
 // to them with atomics (cuML's way when its cells do not fit in local
 // memory).
-KERNEL umap_edges(const i64 start, const i64 end, const i32 n, const i32 dim, GLOBAL const i32 *RESTRICT head,
+KERNEL umap_edges(const i64 m, const i32 n, const i32 dim, GLOBAL const i32 *RESTRICT head,
                   GLOBAL const i32 *RESTRICT tail, GLOBAL const f32 *RESTRICT eps, GLOBAL f32 *RESTRICT next,
                   GLOBAL f32 *RESTRICT nextNeg, GLOBAL f32 *emb, GLOBAL i64 *RESTRICT samples, const i32 epoch,
                   const f32 alpha, const f32 a, const f32 b, const f32 gamma, const f32 nsr, const u64 seed) {
 	LOCAL i32 count;
 	if (LID(0) == 0) count = 0;
 	BARRIER();
-	const i64 q = start + GID(0);
+	const i64 q = GID(0);
 	const f32 ep = (f32)epoch;
-	const i32 due = q < end && next[q] <= ep;
+	const i32 due = q < m && next[q] <= ep;
 	if (due) {
 		const f32 e = eps[q];
 		const i64 i = (i64)head[q];
