@@ -192,21 +192,19 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-// TestHoldBudget: what pass 1 may keep under --memory, after the cache's
-// budget (half the memory when --cache-mem leaves it to the pipeline) and
-// 1 GiB of working buffers; nothing without a budget, never when none is
-// left.
+// TestHoldBudget: what pass 1 may keep under --memory, after 1 GiB of
+// working buffers; nothing without a budget, never when none is left.
 func TestHoldBudget(t *testing.T) {
 	const gib = int64(1) << 30
-	for _, c := range []struct{ mem, cache, want int64 }{
-		{0, gib, 0},
-		{3 * gib, gib, gib},
-		{8 * gib, 0, 3 * gib},
-		{2 * gib, gib, -1},
-		{gib + gib/2, gib / 4, gib / 4},
+	for _, c := range []struct{ mem, want int64 }{
+		{0, 0},
+		{3 * gib, 2 * gib},
+		{8 * gib, 7 * gib},
+		{gib, -1},
+		{gib + gib/2, gib / 2},
 	} {
-		if got := holdBudget(c.mem, c.cache); got != c.want {
-			t.Errorf("holdBudget(%d, %d) = %d, want %d", c.mem, c.cache, got, c.want)
+		if got := holdBudget(c.mem); got != c.want {
+			t.Errorf("holdBudget(%d) = %d, want %d", c.mem, got, c.want)
 		}
 	}
 }
