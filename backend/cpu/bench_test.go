@@ -70,7 +70,14 @@ func BenchmarkGramAccumulate(b *testing.B) {
 // benchGram times GramAccumulateOrdered of h with rank (nil: the work of
 // GramAccumulate) on threads workers.
 func benchGram(b *testing.B, threads int, h *sparse.CSR, rank []int32) {
+	benchGramFixed(b, threads, h, rank, -1)
+}
+
+// benchGramFixed is benchGram with the number of sparse blocks fixed at
+// nbs (negative: the model's choice).
+func benchGramFixed(b *testing.B, threads int, h *sparse.CSR, rank []int32, nbs int) {
 	be := New(threads)
+	be.gram.fixed, be.gram.nbs = nbs >= 0, nbs
 	m, err := be.Upload(h)
 	if err != nil {
 		b.Fatal(err)
@@ -226,7 +233,9 @@ func skewedHVG(rng *rand.Rand, rows, cols int) *sparse.CSR {
 
 // BenchmarkGramAccumulateOrdered runs GramAccumulate on skewedHVG's
 // matrix with the columns as they are and in increasing order of density
-// (GramAccumulateOrdered, as PCA's covariance path calls it).
+// (GramAccumulateOrdered, as PCA's covariance path calls it), the latter
+// also with the split between sparse and dense tiles fixed (the leading
+// 20, 19, 18 or 17 of the 20 column blocks sparse).
 func BenchmarkGramAccumulateOrdered(b *testing.B) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	h := skewedHVG(rng, benchRows, benchHVs)
@@ -246,5 +255,42 @@ func BenchmarkGramAccumulateOrdered(b *testing.B) {
 	for _, threads := range benchThreadSettings {
 		b.Run(threadName(threads)+"/as-is", func(b *testing.B) { benchGram(b, threads, h, nil) })
 		b.Run(threadName(threads)+"/ascending-density", func(b *testing.B) { benchGram(b, threads, h, rank) })
+		for _, nbs := range []int{20, 19, 18, 17} {
+			b.Run(fmt.Sprintf("%s/ascending-density/sparse-blocks=%d", threadName(threads), nbs), func(b *testing.B) { benchGramFixed(b, threads, h, rank, nbs) })
+		}
+	}
+}
+
+// BenchmarkGramDenseRows times the dense tiles' kernel on a 256-row tile
+// of a 5,000-column C (in L2), for bands of 4, 12 and 40 values and full
+// and part-width blocks.
+func BenchmarkGramDenseRows(b *testing.B) {
+	const d = 5000
+	ks := simdKernels()
+	rng := rand.New(rand.NewPCG(13, 14))
+	c := make([]float64, gramBlock*d)
+	for _, w := range []int{256, 136} {
+		x := make([]float64, w)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		for _, n := range []int{4, 12, 40} {
+			const sets = 64
+			locs, vals := make([][]uint8, sets), make([][]float64, sets)
+			for s := range locs {
+				for range n {
+					locs[s] = append(locs[s], uint8(rng.IntN(gramBlock)))
+					vals[s] = append(vals[s], rng.NormFloat64())
+				}
+			}
+			b.Run(fmt.Sprintf("width=%d/values=%d", w, n), func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					ks.gramDense(locs[i%sets], vals[i%sets], c, d, x)
+					i++
+				}
+				b.ReportMetric(float64(b.N*n*w)/b.Elapsed().Seconds(), "products/s")
+			})
+		}
 	}
 }

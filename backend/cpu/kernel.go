@@ -10,6 +10,7 @@ type rowKernel func(n int, idx *int32, val *float32, mat *float64, ld, rows int,
 type rowKernels struct {
 	name        string
 	spmm, spmmt [3]rowKernel
+	gram        func(n int, loc *uint8, val *float64, c *float64, ld int, x *float64, w int) // see gramRowsGo
 }
 
 // panelWidths are the widths of the kernels in rowKernels.spmm and spmmt.
@@ -88,4 +89,40 @@ func (ks *rowKernels) spmmtRow(idx []int32, val []float32, x []float64, rows, k 
 		}
 	}
 	return true
+}
+
+// gramDense adds val[q] times x into the len(x) elements of c from
+// int(loc[q])*ld on, for every q: the kernel of GramAccumulate's dense
+// tiles. The caller makes sure that every such row lies within c. The
+// columns in groups of four run in assembly where there is a kernel, the
+// rest (and everything without one) in gramRowsGo; both give the same
+// bits, the products being exact.
+func (ks *rowKernels) gramDense(loc []uint8, val []float64, c []float64, ld int, x []float64) {
+	n := len(loc)
+	if n == 0 {
+		return
+	}
+	val = val[:n]
+	w := 0
+	if ks != nil && ks.gram != nil {
+		w = len(x) &^ 3
+		if w > 0 {
+			ks.gram(n, &loc[0], &val[0], &c[0], ld*8, &x[0], w)
+		}
+	}
+	if w < len(x) {
+		gramRowsGo(loc, val, c[w:], ld, x[w:])
+	}
+}
+
+// gramRowsGo is gramRows in Go.
+func gramRowsGo(loc []uint8, val []float64, c []float64, ld int, x []float64) {
+	for q, l := range loc {
+		v := val[q]
+		row := c[int(l)*ld:]
+		row = row[:len(x)]
+		for k, xk := range x {
+			row[k] += v * xk
+		}
+	}
 }

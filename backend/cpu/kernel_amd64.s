@@ -274,3 +274,73 @@ loop4t:
 
 done4t:
 	EPILOGUE
+
+// func gramRows(n int, loc *uint8, val *float64, c *float64, ld int, x *float64, w int)
+//
+// The dense tiles of GramAccumulate: for q in [0, n), row loc[q] of c
+// (at c + loc[q]*ld bytes) gets val[q] * x[0:w] added, w a multiple of 4.
+// Per four products one load of x, one of c (folded into the FMA) and one
+// store; the row is read and written front to back, which the hardware
+// prefetchers follow. x*val is exact (both are float32 values widened), so
+// the FMA rounds once, as a multiply and an add would.
+TEXT ·gramRows(SB), NOSPLIT, $0-56
+	MOVQ  n+0(FP), CX
+	MOVQ  loc+8(FP), SI
+	MOVQ  val+16(FP), DI
+	MOVQ  c+24(FP), DX
+	MOVQ  ld+32(FP), R8
+	MOVQ  x+40(FP), R10
+	MOVQ  w+48(FP), R11
+	TESTQ CX, CX
+	JE    gdone
+	SHLQ  $3, R11       // w in bytes
+	MOVQ  R11, R12
+	ANDQ  $-128, R12    // the bytes taken 16 values at a time
+
+grow:
+	MOVBQZX      (SI), AX
+	IMULQ        R8, AX
+	ADDQ         DX, AX        // AX: the row of c
+	VBROADCASTSD (DI), Y4
+	XORQ         BX, BX
+	TESTQ        R12, R12
+	JE           gtail
+
+g16:
+	VMOVUPD     (R10)(BX*1), Y0
+	VMOVUPD     32(R10)(BX*1), Y1
+	VMOVUPD     64(R10)(BX*1), Y2
+	VMOVUPD     96(R10)(BX*1), Y3
+	VFMADD213PD (AX)(BX*1), Y4, Y0
+	VFMADD213PD 32(AX)(BX*1), Y4, Y1
+	VFMADD213PD 64(AX)(BX*1), Y4, Y2
+	VFMADD213PD 96(AX)(BX*1), Y4, Y3
+	VMOVUPD     Y0, (AX)(BX*1)
+	VMOVUPD     Y1, 32(AX)(BX*1)
+	VMOVUPD     Y2, 64(AX)(BX*1)
+	VMOVUPD     Y3, 96(AX)(BX*1)
+	ADDQ        $128, BX
+	CMPQ        BX, R12
+	JB          g16
+
+gtail:
+	CMPQ BX, R11
+	JAE  gnext
+
+g4:
+	VMOVUPD     (R10)(BX*1), Y0
+	VFMADD213PD (AX)(BX*1), Y4, Y0
+	VMOVUPD     Y0, (AX)(BX*1)
+	ADDQ        $32, BX
+	CMPQ        BX, R11
+	JB          g4
+
+gnext:
+	INCQ SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ  grow
+
+gdone:
+	VZEROUPPER
+	RET
