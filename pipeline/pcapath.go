@@ -66,6 +66,8 @@ const (
 // eigSymTopTol is implemented by backends whose EigSymTop can stop at a
 // residual relative to each eigenvalue (the CPU backend); the covariance
 // path asks them for pcaTol. Others run EigSymTop, converged further.
+// EigSymTopTol may overwrite a's lower triangle (the CPU backend mirrors
+// the upper one into it rather than into a copy); gram's is scratch.
 type eigSymTopTol interface {
 	EigSymTopTol(a backend.Dense, k int, tol float64) ([]float64, backend.Dense, error)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/scbench/scbench/backend"
@@ -150,4 +151,63 @@ func randMatrix(rng *rand.Rand, rows, cols, nnz int) *sparse.CSR {
 		m.Indptr[i+1] = int64(len(m.Data))
 	}
 	return m
+}
+
+// TestEigSymTopTolInPlace: EigSymTopTol reads only a's upper triangle and
+// mirrors it into the lower one in place, giving the bits it gives on the
+// whole symmetric matrix, with each residual within tol of its eigenvalue.
+func TestEigSymTopTolInPlace(t *testing.T) {
+	const n, k, tol = 301, 7, 1e-6
+	rng := rand.New(rand.NewPCG(15, 16))
+	// A = Q diag(s) Q^T + a little symmetric noise, s spanning decades.
+	q := make([]float64, n*n)
+	for i := range q {
+		q[i] = rng.NormFloat64()
+	}
+	full := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			var v float64
+			for r := 0; r < 20; r++ {
+				v += math.Pow(0.6, float64(r)) * q[r*n+i] * q[r*n+j]
+			}
+			v += 1e-3 * rng.NormFloat64()
+			full[i*n+j], full[j*n+i] = v, v
+		}
+	}
+	upper := slices.Clone(full)
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			upper[i*n+j] = rng.NormFloat64() * 1e6 // the lower triangle may hold anything
+		}
+	}
+	b := New(2)
+	wantVals, wantVecs, err := b.EigSymTopTol(backend.Dense{Rows: n, Cols: n, Data: Wrap(slices.Clone(full))}, k, tol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, vecs, err := b.EigSymTopTol(backend.Dense{Rows: n, Cols: n, Data: Wrap(upper)}, k, tol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sameBits64(vals, wantVals) != -1 || sameBits64(Slice[float64](vecs.Data), Slice[float64](wantVecs.Data)) != -1 {
+		t.Fatalf("eigenpairs from the upper triangle differ from those of the whole matrix: %v vs %v", vals, wantVals)
+	}
+	if i := sameBits64(upper, full); i != -1 {
+		t.Fatalf("after the call a[%d] = %g, want the mirrored matrix's %g", i, upper[i], full[i])
+	}
+	v := Slice[float64](vecs.Data)
+	for c := 0; c < k; c++ {
+		var res float64
+		for i := 0; i < n; i++ {
+			s := -vals[c] * v[i*k+c]
+			for j := 0; j < n; j++ {
+				s += full[i*n+j] * v[j*k+c]
+			}
+			res += s * s
+		}
+		if math.Sqrt(res) > 2*tol*math.Abs(vals[c]) {
+			t.Errorf("eigenpair %d: residual %.3g, more than tol %g times |%g|", c, math.Sqrt(res), tol, vals[c])
+		}
+	}
 }

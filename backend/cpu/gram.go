@@ -666,21 +666,7 @@ func (b *Backend) GramUnorder(c backend.Dense, rank []int32) error {
 	if err := checkPermutation(rank, d); err != nil {
 		return fmt.Errorf("cpu: GramUnorder: %w", err)
 	}
-	// Lower triangle from the upper: C[a, b] = C[b, a] for a > b, in
-	// bands of rows so that the reads along C's rows stay in cache.
-	const band = 64
-	bands := (d + band - 1) / band
-	workers := min(b.threads, bands)
-	parallel(workers, func(w int) {
-		for t := w; t < bands; t += workers {
-			a0, a1 := t*band, min(t*band+band, d)
-			for col := 0; col < a1; col++ {
-				for a := max(a0, col+1); a < a1; a++ {
-					cs[a*d+col] = cs[col*d+a]
-				}
-			}
-		}
-	})
+	b.mirrorLower(cs, d)
 	// Rows: new row j is old row rank[j]. Follow each cycle once.
 	tmp := make([]float64, d)
 	done := make([]bool, d)
@@ -703,7 +689,7 @@ func (b *Backend) GramUnorder(c backend.Dense, rank []int32) error {
 		}
 	}
 	// Columns: new C[j, k] is C[j, rank[k]], row by row.
-	workers = min(b.threads, d)
+	workers := min(b.threads, d)
 	parallel(workers, func(w int) {
 		row := make([]float64, d)
 		for j := w; j < d; j += workers {
@@ -715,4 +701,23 @@ func (b *Backend) GramUnorder(c backend.Dense, rank []int32) error {
 		}
 	})
 	return nil
+}
+
+// mirrorLower sets the lower triangle of the d x d matrix cs from its upper
+// one, C[a, b] = C[b, a] for a > b, in place, in bands of rows so that the
+// reads along C's rows stay in cache.
+func (b *Backend) mirrorLower(cs []float64, d int) {
+	const band = 64
+	bands := (d + band - 1) / band
+	workers := min(b.threads, bands)
+	parallel(workers, func(w int) {
+		for t := w; t < bands; t += workers {
+			a0, a1 := t*band, min(t*band+band, d)
+			for col := 0; col < a1; col++ {
+				for a := max(a0, col+1); a < a1; a++ {
+					cs[a*d+col] = cs[col*d+a]
+				}
+			}
+		}
+	})
 }
