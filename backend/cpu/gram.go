@@ -138,8 +138,9 @@ type gramScratch struct {
 	tiles []gramTile
 	order []int
 	est   []float64
-	// sparseBlocks' sums.
+	// sparseBlocks' sums, and the batch's rows in the dense blocks.
 	cost, suffix []float64
+	panel        []float64
 	// fixed, when set (tests, benchmarks), fixes the number of sparse
 	// blocks at nbs instead of sparseBlocks' choice.
 	fixed bool
@@ -266,11 +267,13 @@ func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float
 		}
 	})
 
-	// The blocks of columns from nbs on are taken densely.
+	// The blocks of columns from nbs on are taken densely, from a dense
+	// copy of the batch's rows there.
 	nbs := min(g.nbs, nb)
 	if !g.fixed {
 		nbs = g.sparseBlocks(R)
 	}
+	g.fillPanel(bounds, R, nbs)
 
 	// Hand out the tiles, largest first: a sparse tile's work is about the
 	// product of its band's and its block's value counts, a dense tile's
@@ -290,7 +293,6 @@ func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float
 	var next atomic.Int64
 	workers := min(b.threads, len(g.tiles))
 	parallel(workers, func(int) {
-		var x []float64 // a dense tile's row of the block
 		for {
 			t := int(next.Add(1) - 1)
 			if t >= len(g.order) {
@@ -301,10 +303,36 @@ func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float
 				g.tile(tl, R, cs)
 				continue
 			}
-			if x == nil {
-				x = make([]float64, gramBlock)
+			g.denseTile(tl, R, cs, g.panel[(tl.kb-nbs)*R*gramBlock:(tl.kb-nbs+1)*R*gramBlock], b.kern)
+		}
+	})
+}
+
+// gramMaxDense is the most column blocks that sparseBlocks leaves to dense
+// tiles; it bounds the dense copy of a batch (at most gramBatchRows rows of
+// 256 values per block: 32 MiB a block).
+const gramMaxDense = 4
+
+// fillPanel sets g.panel to the batch's rows in the column blocks from nbs
+// on, dense: block nbs+q's row r at g.panel[(q*R+r)*256:], zeros where the
+// row has no value (repeated columns summed).
+func (g *gramScratch) fillPanel(bounds []int, R, nbs int) {
+	nd := g.nb - nbs
+	if nd <= 0 {
+		return
+	}
+	g.panel = slices.Grow(g.panel[:0], nd*R*gramBlock)[:nd*R*gramBlock]
+	off, loc, val := g.off, g.loc, g.val
+	parallel(len(bounds)-1, func(p int) {
+		for q := range nd {
+			k := nbs + q
+			for r := bounds[p]; r < bounds[p+1]; r++ {
+				x := (*[gramBlock]float64)(g.panel[(q*R+r)*gramBlock:])
+				clear(x[:])
+				for i := off[k*R+r]; i < off[k*R+r+1]; i++ {
+					x[loc[i]] += val[i]
+				}
 			}
-			g.denseTile(tl, R, cs, x, b.kern)
 		}
 	})
 }
@@ -314,15 +342,15 @@ func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float
 // 7.7-9.5e9 products a second on a Zen 4 core with its tile of C in L2
 // (BenchmarkGramDenseRows; its floor is the one 32-byte store per four
 // products a cycle, about 13e9 at 3.3 GHz), the sparse tiles 1.5-2e9 on
-// an HVG matrix:
-// about 0.2. 0.3 also charges the spreading of each row's block into x,
-// once per tile, and the extra traffic of the zero products. On a
-// 20,000-cell chunk of the 1.3M-cell atlas's HVG matrix (gene densities
-// increasing, the last block's 52%) it leaves the last two of the 20
-// blocks to dense tiles, the best split measured (one or two: equal
-// within noise; three: slower), and the Gram matrix takes 7-10% less
-// time than with sparse tiles only (one core: 0.93-1.03 s -> 0.85-0.91 s;
-// two: 0.48-0.58 -> 0.43-0.50).
+// an HVG matrix: about 0.2. 0.3 also charges the dense copy of the batch
+// and the extra traffic of the zero products. On a 20,000-cell chunk of
+// the 1.3M-cell atlas's HVG matrix (gene densities increasing, the last
+// block's 52%) it leaves the last two of the 20 blocks to dense tiles,
+// the best split measured (one or two: equal within noise; three:
+// slower), and the Gram matrix takes 7-10% less time than with sparse
+// tiles only (one core: 0.93-1.03 s -> 0.85-0.91 s; two: 0.48-0.58 ->
+// 0.43-0.50). The dense tiles then take 39% of the time (the kernel;
+// filling the dense copy 0.6%), the sparse ones 43%.
 const gramDenseCost = 0.3
 
 // sparseBlocks returns the number of leading column blocks whose tiles
@@ -333,7 +361,7 @@ const gramDenseCost = 0.3
 // sparse product costs about 1/gramDenseCost dense ones, so a block is
 // worth taking densely when the row's values that meet it fill more than
 // about gramDenseCost of it. The choice minimizes the modeled cost over
-// the batch: for s sparse blocks, each row's values in blocks below s
+// the batch, among splits with at most gramMaxDense dense blocks: for s sparse blocks, each row's values in blocks below s
 // make n_s^2/2 sparse products, and each of its values makes a dense
 // product with every column of the dense blocks from its own (or the
 // first dense) block on.
@@ -358,7 +386,7 @@ func (g *gramScratch) sparseBlocks(R int) int {
 	}
 	g.cost, g.suffix = cost, suffix
 	best := nb
-	for s := nb - 1; s >= 0; s-- {
+	for s := nb - 1; s >= max(nb-gramMaxDense, 0); s-- {
 		if cost[s] < cost[best] {
 			best = s
 		}
@@ -367,16 +395,16 @@ func (g *gramScratch) sparseBlocks(R int) int {
 }
 
 // denseTile adds the batch's products for one tile of C in the dense
-// blocks: for each row of the batch with values in the tile's band, the
-// row's values in the block are spread into x (zeros elsewhere) and each
-// value v_j in the band adds v_j * x into row j of the tile. In a tile on
+// blocks: for each row of the batch with values in the tile's band, each
+// value v_j in the band adds v_j * x into row j of the tile, x the row's
+// dense copy of the block in panel (row r at panel[r*256:]). In a tile on
 // C's diagonal that also adds into the lower triangle, which
 // GramAccumulate leaves unspecified. Each element of C still receives
 // the products in row order, and adding an exact zero product leaves it
 // as it was, so the bits are those of the sparse tiles (but for a row
 // with a repeated column, whose values are summed first; and an infinite
 // value, whose zero products would be NaN).
-func (g *gramScratch) denseTile(tl gramTile, R int, cs []float64, x []float64, ks *rowKernels) {
+func (g *gramScratch) denseTile(tl gramTile, R int, cs []float64, panel []float64, ks *rowKernels) {
 	d := g.d
 	bj := tl.j0 / gramBlock
 	base := bj * gramBlock
@@ -384,7 +412,6 @@ func (g *gramScratch) denseTile(tl gramTile, R int, cs []float64, x []float64, k
 	whole := tl.j0 == base && (tl.j1 == base+gramBlock || tl.j1 == d)
 	k0 := tl.kb * gramBlock
 	w := min(gramBlock, d-k0)
-	x = x[:w]
 	joff, koff := g.off[bj*R:(bj+1)*R+1], g.off[tl.kb*R:(tl.kb+1)*R+1]
 	loc, val := g.loc, g.val
 	c := cs[base*d+k0:]
@@ -407,13 +434,7 @@ func (g *gramScratch) denseTile(tl gramTile, R int, cs []float64, x []float64, k
 				continue
 			}
 		}
-		for q := ks0; q < ke; q++ {
-			x[loc[q]] += val[q]
-		}
-		ks.gramDense(loc[js:je], val[js:je], c, d, x)
-		for q := ks0; q < ke; q++ {
-			x[loc[q]] = 0
-		}
+		ks.gramDense(loc[js:je], val[js:je], c, d, panel[r*gramBlock:r*gramBlock+w])
 	}
 }
 
