@@ -1,0 +1,8 @@
+//go:build !linux
+
+package directio
+
+import "os"
+
+// openDirect returns nil: direct I/O is used on Linux only.
+func openDirect(string) *os.File { return nil }
