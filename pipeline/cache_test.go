@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -66,6 +67,9 @@ func TestMatrixCache(t *testing.T) {
 				if got, want := c.OnDisk(), mode != "memory"; got != want {
 					t.Fatalf("OnDisk() = %v, want %v", got, want)
 				}
+				if c.OnDisk() {
+					t.Logf("%s: direct I/O %v", c.f.Name(), c.f.Direct())
+				}
 				for pass := range 2 { // Each may be called again
 					k := 0
 					err := c.Each(func(m *sparse.CSR) error {
@@ -96,5 +100,52 @@ func TestMatrixCacheBadIndex(t *testing.T) {
 	m := &sparse.CSR{Rows: 1, Cols: 300, Indptr: []int64{0, 2}, Indices: []int32{3, 70000}, Data: []float32{1, 2}}
 	if err := c.Append(m); err == nil {
 		t.Fatal("Append took a column index past the last column")
+	}
+}
+
+// TestMatrixCacheLarge moves to the file more than the buffers of direct
+// I/O hold (package directio writes and reads 4 MiB at a time, three
+// buffers in flight), and reads it back after an Each that stopped early.
+func TestMatrixCacheLarge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const cols = 5000
+	var chunks []*sparse.CSR
+	for range 6 {
+		chunks = append(chunks, randChunk(rng, 1000+rng.IntN(1000), cols, 400))
+	}
+	c := newMatrixCache(0, t.TempDir())
+	defer c.Close()
+	for _, m := range chunks {
+		if err := c.Append(&sparse.CSR{Rows: m.Rows, Cols: m.Cols, Indptr: slices.Clone(m.Indptr), Indices: slices.Clone(m.Indices), Data: slices.Clone(m.Data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !c.OnDisk() {
+		t.Fatal("the cache stayed in memory with a budget of 0")
+	}
+	t.Logf("%s: %s, direct I/O %v", c.f.Name(), FormatBytes(c.f.Size()), c.f.Direct())
+	stop := errors.New("stop")
+	for _, last := range []int{1, len(chunks), len(chunks)} {
+		k := 0
+		err := c.Each(func(m *sparse.CSR) error {
+			w := chunks[k]
+			if m.Rows != w.Rows || m.Cols != w.Cols || !slices.Equal(m.Indptr, w.Indptr) || !slices.Equal(m.Indices, w.Indices) || !slices.Equal(m.Data, w.Data) {
+				return fmt.Errorf("chunk %d differs from the one appended", k)
+			}
+			k++
+			if k == last && last < len(chunks) {
+				return stop
+			}
+			return nil
+		})
+		if last < len(chunks) && errors.Is(err, stop) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k != len(chunks) {
+			t.Fatalf("Each gave %d chunks, want %d", k, len(chunks))
+		}
 	}
 }

@@ -33,7 +33,7 @@ import (
 const (
 	align   = 4096    // the block size direct I/O is aligned to
 	bufSize = 4 << 20 // bytes per direct write and read
-	nbuf    = 3       // aligned buffers: being filled or emptied, in flight, queued
+	nbuf    = 12      // write buffers (48 MiB): more than a chunk of the cache (46 MB at 1.3M cells), which pass 2 writes at once; with 3, pass 2 waited 0.57 s a GB on the disk
 )
 
 // errStopped is what a reader gives once Close, or the next Reader call,
@@ -56,7 +56,7 @@ type File struct {
 	br *bufio.Reader
 
 	// Direct mode.
-	bufs [][]byte // the aligned buffers, shared by the writer and readers
+	bufs [][]byte // the aligned buffers: the writer's, then more for readers
 	buf  []byte   // the buffer being filled
 	n    int      // bytes pending in buf
 	w    *writer  // the write-behind goroutine, until sealed
@@ -168,9 +168,11 @@ func (d *File) seal() error {
 
 // Reader ends the writing and returns a reader of the whole file from its
 // start. A reader returned before is no longer valid. In direct mode a
-// goroutine reads ahead; it ends at the end of the file, at the next
-// Reader call or at Close.
-func (d *File) Reader() (io.Reader, error) {
+// goroutine reads up to ahead bytes ahead of the caller (at least 8 MiB):
+// as many as the caller consumes between its computations, for the disk
+// to keep up while it computes. The goroutine ends at the end of the file,
+// at the next Reader call or at Close.
+func (d *File) Reader(ahead int64) (io.Reader, error) {
 	if err := d.seal(); err != nil {
 		return nil, err
 	}
@@ -184,7 +186,13 @@ func (d *File) Reader() (io.Reader, error) {
 		}
 		return d.br, nil
 	}
-	d.rd = d.readAhead()
+	// The buffers: the caller's, those ahead, and one more as the bytes
+	// the caller wants straddle buffers.
+	n := max(nbuf, int((ahead+bufSize-1)/bufSize)+2)
+	for len(d.bufs) < n {
+		d.bufs = append(d.bufs, alignedBuf(bufSize))
+	}
+	d.rd = d.readAhead(d.bufs[:n])
 	return d.rd, nil
 }
 
@@ -224,7 +232,7 @@ type writer struct {
 func (d *File) startWriter() {
 	w := &writer{full: make(chan []byte, nbuf), free: make(chan block, nbuf), done: make(chan struct{})}
 	d.buf, d.w = d.bufs[0], w
-	for _, b := range d.bufs[1:] {
+	for _, b := range d.bufs[1:nbuf] {
 		w.free <- block{buf: b}
 	}
 	go func() {
@@ -277,9 +285,10 @@ type reader struct {
 	err    error
 }
 
-func (d *File) readAhead() *reader {
-	r := &reader{blocks: make(chan block, nbuf), free: make(chan []byte, nbuf), quit: make(chan struct{}), done: make(chan struct{}), rest: d.size}
-	for _, b := range d.bufs {
+// readAhead starts a reader from the file's start, reading into bufs.
+func (d *File) readAhead(bufs [][]byte) *reader {
+	r := &reader{blocks: make(chan block, len(bufs)), free: make(chan []byte, len(bufs)), quit: make(chan struct{}), done: make(chan struct{}), rest: d.size}
+	for _, b := range bufs {
 		r.free <- b
 	}
 	end := (d.size + align - 1) / align * align // the padded size

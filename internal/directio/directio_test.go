@@ -72,7 +72,8 @@ func run(t *testing.T, pattern string, fn func(t *testing.T, f *File)) {
 }
 
 // TestRoundTrip writes pieces of awkward lengths and reads them back,
-// twice, then checks that Close removes the file.
+// twice (the second time further ahead), then checks that Close removes
+// the file.
 func TestRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	sizes := []int{0, 1, 4095, 4096, 4097, 0, 3 << 20, bufSize, bufSize - 1, bufSize + 1, 17, 3*bufSize + 4095}
@@ -94,8 +95,8 @@ func TestRoundTrip(t *testing.T) {
 		if f.Size() != int64(want.Len()) {
 			t.Fatalf("Size() = %d, want %d", f.Size(), want.Len())
 		}
-		for pass := range 2 {
-			r, err := f.Reader()
+		for pass, ahead := range []int64{0, 5*bufSize + 1} {
+			r, err := f.Reader(ahead)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +134,7 @@ func TestRoundTrip(t *testing.T) {
 func TestEmpty(t *testing.T) {
 	run(t, "empty-*.bin", func(t *testing.T, f *File) {
 		for range 2 {
-			r, err := f.Reader()
+			r, err := f.Reader(0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +183,7 @@ func TestReadAheadEnds(t *testing.T) {
 			if _, err := f.Write(bytes.Repeat([]byte{7}, 5*bufSize+123)); err != nil {
 				t.Fatal(err)
 			}
-			r, err := f.Reader()
+			r, err := f.Reader(0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +201,7 @@ func TestReadAheadEnds(t *testing.T) {
 				if err := f.Close(); err != nil {
 					t.Fatal(err)
 				}
-			} else if _, err := f.Reader(); err != nil {
+			} else if _, err := f.Reader(0); err != nil {
 				t.Fatal(err)
 			}
 			if f.Direct() {
@@ -237,7 +238,7 @@ func TestReadError(t *testing.T) {
 	if err := os.Truncate(f.Name(), bufSize+align); err != nil {
 		t.Fatal(err)
 	}
-	r, err := f.Reader()
+	r, err := f.Reader(0)
 	if err != nil {
 		t.Fatal(err)
 	}
