@@ -48,7 +48,8 @@
 // covariance path only, below), and Z goes to a cache (in memory up to
 // Options.CacheBudget, else a temporary file of CSR chunks, with 16-bit
 // column indices when Z has at most 65,536 columns, written from the
-// first chunk when pass 1's counts show it will not fit). Z is never
+// first chunk when pass 1's counts show it will not fit, with direct I/O
+// where the file system allows: package internal/directio). Z is never
 // written to the store. The CPU backend makes Z from the raw chunk in one
 // sweep (SelectNormalize) when nothing writes X.
 //

@@ -96,7 +96,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		picture   = fs.String("picture", "", "path of the UMAP picture coloured by cluster (default: umap.png beside the output store; \"-\": none)")
 		report    = fs.String("report", "", "write a JSON report (per-step seconds, device, sizes, bytes read, peak memory) to this `file`")
 		memory    = fs.String("memory", "auto", "the run's memory `budget`, e.g. 8GiB: the Go heap's soft limit during the passes (the garbage collector works harder as the heap nears it; set it below what the run needs and it collects all the time), and pass 1 keeps its decoded chunks for pass 2 (saving a second read of the store) only within it, less 1 GiB of working buffers; \"off\": no limit, and pass 1 keeps up to a quarter of the available memory (at most 4 GiB); auto: "+defaultMemory+" on the CPU backend, off on a GPU (which holds the data itself)")
-		cacheMem  = fs.String("cache-mem", defaultCacheMem, "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB; beyond it the matrix goes to a temporary file in --tmp (read back through the page cache, which keeps the process's own memory small)")
+		cacheMem  = fs.String("cache-mem", defaultCacheMem, "memory for the HVG matrix between passes 2 and 3, e.g. 8GiB; beyond it the matrix goes to a temporary file in --tmp, written and read back with direct I/O (bypassing the page cache) where the file system allows")
 		tmpDir    = fs.String("tmp", "", "`folder` for temporary files: generated input, the on-disk cache (default $TMPDIR)")
 		synCells  = fs.Int("synth-cells", 20000, "cells to generate when there is no --input")
 		quiet     = fs.Bool("quiet", false, "no progress or timing table on stderr")
