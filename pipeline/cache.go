@@ -141,6 +141,9 @@ func asBytes[T any](p *T, n int) []byte {
 // OnDisk reports whether the cache went to a file.
 func (c *matrixCache) OnDisk() bool { return c.f != nil }
 
+// DirectIO reports whether the cache's file bypasses the page cache.
+func (c *matrixCache) DirectIO() bool { return c.f != nil && c.f.Direct() }
+
 // Each calls fn with every chunk in order. Chunks read from disk share one
 // set of buffers: fn must be done with a chunk when it returns.
 func (c *matrixCache) Each(fn func(m *sparse.CSR) error) error {

@@ -407,6 +407,7 @@ func (m *multi) pass2() (err error) {
 		for _, d := range m.devs {
 			rep.CacheBytes += d.zBytes
 			rep.CacheDisk = rep.CacheDisk || d.cache.OnDisk()
+			rep.CacheDirect = rep.CacheDirect || d.cache.DirectIO()
 			rep.ZOnDevice = rep.ZOnDevice || len(d.zDev) > 0
 			d.use.ZBytes, d.use.ZOnDev = d.zBytes, len(d.zDev) > 0
 		}

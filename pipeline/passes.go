@@ -453,6 +453,7 @@ func (r *runner) pass2Done(sw stopwatch, next, rowsOut int, nnzOut int64, pca bo
 	if pca {
 		res.Report.CacheBytes = r.cache.bytes
 		res.Report.CacheDisk = r.cache.OnDisk()
+		res.Report.CacheDirect = r.cache.DirectIO()
 		if r.zResident {
 			for _, m := range r.zDev {
 				res.Report.CacheBytes += m.NNZ*8 + int64(m.Rows+1)*8

@@ -36,8 +36,10 @@ type Report struct {
 	PeakRSS    int64  `json:"peak_rss_bytes"`
 	CacheBytes int64  `json:"cache_bytes,omitempty"` // the HVG-subset matrix kept between passes 2 and 3
 	CacheDisk  bool   `json:"cache_on_disk,omitempty"`
-	HeldBytes  int64  `json:"held_bytes,omitempty"` // pass 1's chunks kept in memory for pass 2 (0: pass 2 re-read the store)
-	PCAPath    string `json:"pca_path,omitempty"`   // "covariance" or "matrix-free" (see the package documentation)
+	// CacheDirect: the cache's file bypassed the page cache (direct I/O).
+	CacheDirect bool   `json:"cache_direct_io,omitempty"`
+	HeldBytes   int64  `json:"held_bytes,omitempty"` // pass 1's chunks kept in memory for pass 2 (0: pass 2 re-read the store)
+	PCAPath     string `json:"pca_path,omitempty"`   // "covariance" or "matrix-free" (see the package documentation)
 	// HeldOnDevice: pass 1's chunks were kept on the GPU (HeldBytes of
 	// them); ZOnDevice: so was the scaled HVG matrix (resident.go).
 	HeldOnDevice bool `json:"held_on_device,omitempty"`

@@ -243,6 +243,10 @@ func TestRunAgainstDense(t *testing.T) {
 			if res.Report.CacheDisk != (budget == 1) {
 				t.Errorf("cache on disk: %v with budget %d", res.Report.CacheDisk, budget)
 			}
+			if res.Report.CacheDirect && !res.Report.CacheDisk {
+				t.Error("the report says direct I/O without a cache file")
+			}
+			t.Logf("cache on disk %v, direct I/O %v", res.Report.CacheDisk, res.Report.CacheDirect)
 			checkAgainstDense(t, res, ref)
 		})
 	}
