@@ -12,6 +12,11 @@
 // disk 1.7 GB/s written, 2.8 GB/s read), and goroutines write behind and
 // read ahead while the caller computes.
 //
+// A slow disk would make pass 3 wait on the file's reads, which the page
+// cache (RAM the process does not count) would have served: when the
+// first direct writes (slowProbe bytes) run below slowRate, the File
+// clears O_DIRECT and writes and reads the rest through the page cache.
+//
 // Direct I/O wants buffers, sizes and offsets aligned to the device's
 // block: the File writes whole 4 KiB-aligned blocks from aligned buffers,
 // pads the last one with zeros and keeps the logical size. Where O_DIRECT
@@ -27,13 +32,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 	"unsafe"
 )
 
 const (
 	align   = 4096    // the block size direct I/O is aligned to
 	bufSize = 4 << 20 // bytes per direct write and read
-	nbuf    = 12      // write buffers (48 MiB): more than a chunk of the cache (46 MB at 1.3M cells), which pass 2 writes at once; with 3, pass 2 waited 0.57 s a GB on the disk
+	// slowProbe and slowRate: below slowRate bytes a second over the first
+	// slowProbe bytes of direct writes, the disk is too slow for direct
+	// I/O (pass 3 at 1.3M cells reads the 2.9 GB file in about 5 s of
+	// compute: 0.6 GB/s; this VM's disk writes 1.7 GB/s direct).
+	slowProbe = 64 << 20
+	slowRate  = 1e9
+	nbuf      = 12 // write buffers (48 MiB): more than a chunk of the cache (46 MB at 1.3M cells), which pass 2 writes at once; with 3, pass 2 waited 0.57 s a GB on the disk
 )
 
 // errStopped is what a reader gives once Close, or the next Reader call,
@@ -61,23 +73,30 @@ type File struct {
 	n    int      // bytes pending in buf
 	w    *writer  // the write-behind goroutine, until sealed
 	rd   *reader  // the current reader, if any
+
+	// The slow-disk test: over the first probe bytes written direct, a
+	// rate below minRate bytes a second turns direct I/O off.
+	probe   int64
+	minRate float64
 }
 
 // CreateTemp creates a new temporary file in dir (with os.CreateTemp's dir
 // and pattern) for writing, with direct I/O when a first direct write
 // succeeds. Close removes it.
 func CreateTemp(dir, pattern string) (*File, error) {
-	return createTemp(dir, pattern, openDirect)
+	return createTemp(dir, pattern, openDirect, slowProbe, slowRate)
 }
 
 // createTemp is CreateTemp, opening the file for direct I/O with open (nil:
-// buffered I/O only). open returns nil when the system refuses.
-func createTemp(dir, pattern string, open func(path string) *os.File) (*File, error) {
+// buffered I/O only; open returns nil when the system refuses), and
+// falling back to buffered I/O when the first probe bytes of direct
+// writes run below minRate bytes a second.
+func createTemp(dir, pattern string, open func(path string) *os.File, probe int64, minRate float64) (*File, error) {
 	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return nil, err
 	}
-	d := &File{f: f, name: f.Name()}
+	d := &File{f: f, name: f.Name(), probe: probe, minRate: minRate}
 	if open != nil {
 		if g := open(d.name); g != nil {
 			bufs := make([][]byte, nbuf)
@@ -102,7 +121,8 @@ func createTemp(dir, pattern string, open func(path string) *os.File) (*File, er
 // Name returns the file's path.
 func (d *File) Name() string { return d.name }
 
-// Direct reports whether the file bypasses the page cache.
+// Direct reports whether the file bypasses the page cache. Before Reader
+// it says what the File started with; a slow disk may turn it off.
 func (d *File) Direct() bool { return d.direct }
 
 // Size returns the number of bytes written.
@@ -161,6 +181,9 @@ func (d *File) seal() error {
 	d.buf, d.n = nil, 0
 	if err := d.w.stop(); d.err == nil {
 		d.err = err
+	}
+	if d.w.slow {
+		d.direct = false // the rest went to the page cache: read it there
 	}
 	d.w = nil
 	return d.err
@@ -227,6 +250,7 @@ type writer struct {
 	free chan block  // written buffers, with the error of writing them
 	done chan struct{}
 	err  error // the first error, read after done
+	slow bool  // the disk was slow: O_DIRECT cleared (read after done)
 }
 
 func (d *File) startWriter() {
@@ -235,13 +259,22 @@ func (d *File) startWriter() {
 	for _, b := range d.bufs[1:nbuf] {
 		w.free <- block{buf: b}
 	}
+	f, name, probe, minRate := d.f, d.name, d.probe, d.minRate
 	go func() {
 		defer close(w.done)
 		off := int64(0)
+		var spent time.Duration // in the first probe bytes' writes
 		for b := range w.full {
 			if w.err == nil {
-				if _, err := d.f.WriteAt(b, off); err != nil {
-					w.err = fmt.Errorf("directio: writing %s at byte %d: %w", d.name, off, err)
+				start := time.Now()
+				if _, err := f.WriteAt(b, off); err != nil {
+					w.err = fmt.Errorf("directio: writing %s at byte %d: %w", name, off, err)
+				}
+				if off < probe {
+					spent += time.Since(start)
+					if end := off + int64(len(b)); end >= probe && float64(end) < minRate*spent.Seconds() && clearDirect(f) == nil {
+						w.slow = true
+					}
 				}
 				off += int64(len(b))
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -57,7 +58,7 @@ func run(t *testing.T, pattern string, fn func(t *testing.T, f *File)) {
 					t.Skip("no /dev/shm on this system")
 				}
 			}
-			f, err := createTemp(pl.dir, pattern, pl.open)
+			f, err := createTemp(pl.dir, pattern, pl.open, slowProbe, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,5 +271,72 @@ func TestAligned(t *testing.T) {
 		if a := uintptrOf(b) % align; a != 0 {
 			t.Errorf("alignedBuf(%d) starts %d bytes past a %d-byte boundary", n, a, align)
 		}
+	}
+}
+
+// TestSlowDisk: when the first direct writes run below the rate (here any
+// rate is too slow), the File turns O_DIRECT off and goes on through the
+// page cache; the bytes come back the same.
+func TestSlowDisk(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("direct I/O is used on Linux only")
+	}
+	f, err := createTemp(t.TempDir(), "slow-*.bin", openDirect, 2*bufSize, math.Inf(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.Direct() {
+		t.Skip("the test folder's file system refuses direct I/O")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	want := make([]byte, 5*bufSize+777)
+	for i := range want {
+		want[i] = byte(rng.Uint32())
+	}
+	for p := want; len(p) > 0; {
+		n := min(len(p), 1+rng.IntN(3*bufSize))
+		if _, err := f.Write(p[:n]); err != nil {
+			t.Fatal(err)
+		}
+		p = p[n:]
+	}
+	r, err := f.Reader(bufSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Direct() {
+		t.Error("direct I/O still on after a slow probe")
+	}
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes back, differing from the %d written", len(got), len(want))
+	}
+}
+
+// TestFastDisk: at a rate any disk beats, direct I/O stays on.
+func TestFastDisk(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("direct I/O is used on Linux only")
+	}
+	f, err := createTemp(t.TempDir(), "fast-*.bin", openDirect, 2*bufSize, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.Direct() {
+		t.Skip("the test folder's file system refuses direct I/O")
+	}
+	if _, err := f.Write(make([]byte, 3*bufSize+5)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Reader(bufSize); err != nil {
+		t.Fatal(err)
+	}
+	if !f.Direct() {
+		t.Error("direct I/O turned off at a rate of 1 byte a second")
 	}
 }
