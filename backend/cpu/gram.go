@@ -361,10 +361,10 @@ const gramDenseCost = 0.3
 // sparse product costs about 1/gramDenseCost dense ones, so a block is
 // worth taking densely when the row's values that meet it fill more than
 // about gramDenseCost of it. The choice minimizes the modeled cost over
-// the batch, among splits with at most gramMaxDense dense blocks: for s sparse blocks, each row's values in blocks below s
-// make n_s^2/2 sparse products, and each of its values makes a dense
-// product with every column of the dense blocks from its own (or the
-// first dense) block on.
+// the batch, among splits with at most gramMaxDense dense blocks: for s
+// sparse blocks, each row's values in blocks below s make n_s^2/2 sparse
+// products, and each of its values makes a dense product with every
+// column of the dense blocks from its own (or the first dense) block on.
 func (g *gramScratch) sparseBlocks(R int) int {
 	nb, d, off := g.nb, g.d, g.off
 	cost := slices.Grow(g.cost[:0], nb+1)[:nb+1]
