@@ -69,15 +69,7 @@ func TestGramThreadIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	m := randMatrix(rng, 1500, 777, 120)
 	d := m.Cols
-	plain := make([]float64, d*d)
-	for i := 0; i < m.Rows; i++ {
-		idx, val := m.Row(i)
-		for p, j := range idx {
-			for q := p; q < len(idx); q++ {
-				plain[int(j)*d+int(idx[q])] += float64(val[p]) * float64(val[q])
-			}
-		}
-	}
+	plain := plainGram(m, nil, 1)
 	for _, threads := range []int{1, 2, 3, 5} {
 		b := New(threads)
 		dm, err := b.Upload(m)

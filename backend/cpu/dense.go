@@ -106,12 +106,11 @@ func (b *Backend) eigSymTop(name string, a backend.Dense, k int, o linalg.EigOpt
 	// linalg wants both triangles: mirror the upper one (a's lower
 	// triangle may hold anything).
 	full := as
-	if inPlace {
-		b.mirrorLower(as, n)
-	} else {
+	if !inPlace {
 		full = make([]float64, n*n)
-		b.mirror(full, as, n)
+		copy(full, as)
 	}
+	b.mirrorLower(full, n)
 	o.BLAS, o.Seed = b.eigBLAS, eigSeed
 	vals, vecs, err := linalg.EigSymTop(general(n, n, full), k, &o)
 	if err != nil {
@@ -165,32 +164,3 @@ func abs(x float64) float64 {
 // errors are bounded by the residual, and shrink with its square where
 // eigenvalues are well separated) at a third fewer products than 1e-10.
 const eigTol = 1e-7
-
-// mirror sets full to the symmetric n x n matrix whose upper triangle is
-// that of a, in tiles of 64 x 64 (a column of a walked element by element
-// touches a cache line per element; at n = 5,000 the plain loop took 0.1
-// s), the tile rows split between the workers.
-func (b *Backend) mirror(full, a []float64, n int) {
-	const tile = 64
-	tiles := (n + tile - 1) / tile
-	bounds := b.splitRange(tiles, int64(tile*n))
-	parallel(len(bounds)-1, func(p int) {
-		for ti := bounds[p]; ti < bounds[p+1]; ti++ {
-			i0, i1 := ti*tile, min(ti*tile+tile, n)
-			for i := i0; i < i1; i++ {
-				copy(full[i*n+i:i*n+n], a[i*n+i:i*n+n])
-			}
-			// The lower part of rows [i0, i1): columns below i0 tile by
-			// tile, and the triangle of the diagonal tile.
-			for j0 := 0; j0 < i1; j0 += tile {
-				j1 := min(j0+tile, i1)
-				for j := j0; j < j1; j++ {
-					col := a[j*n : j*n+n]
-					for i := max(i0, j+1); i < i1; i++ {
-						full[i*n+j] = col[i]
-					}
-				}
-			}
-		}
-	})
-}

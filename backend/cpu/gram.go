@@ -422,20 +422,25 @@ func (g *gramScratch) denseTile(tl gramTile, R int, cs []float64, panel []float6
 			continue
 		}
 		if !whole {
-			for js < je && loc[js] < jl0 {
-				js++
-			}
-			e := js
-			for e < je && int(loc[e]) < jl1 {
-				e++
-			}
-			je = e
-			if js == je {
+			if js, je = inBand(loc, js, je, jl0, jl1); js == je {
 				continue
 			}
 		}
 		ks.gramDense(loc[js:je], val[js:je], c, d, panel[r*gramBlock:r*gramBlock+w])
 	}
+}
+
+// inBand narrows [js, je), a row's values in a block (loc their local
+// indices, increasing), to those in the band of local indices [lo, hi).
+func inBand(loc []uint8, js, je int32, lo uint8, hi int) (int32, int32) {
+	for js < je && loc[js] < lo {
+		js++
+	}
+	e := js
+	for e < je && int(loc[e]) < hi {
+		e++
+	}
+	return js, e
 }
 
 // tile adds the batch's products for one tile of C.
@@ -467,14 +472,7 @@ func (g *gramScratch) tile(tl gramTile, R int, cs []float64) {
 			continue
 		}
 		if !whole {
-			for js < je && loc[js] < jl0 {
-				js++
-			}
-			e := js
-			for e < je && int(loc[e]) < jl1 {
-				e++
-			}
-			je = e
+			js, je = inBand(loc, js, je, jl0, jl1)
 		}
 		p := js
 		if full {
