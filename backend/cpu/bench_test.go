@@ -261,32 +261,36 @@ func BenchmarkGramAccumulateOrdered(b *testing.B) {
 	}
 }
 
-// BenchmarkGramDenseRows times the dense tiles' kernel on a 256-row tile
-// of a 5,000-column C (in L2), for bands of 4, 12 and 40 values and full
-// and part-width blocks.
-func BenchmarkGramDenseRows(b *testing.B) {
+// BenchmarkGramDenseCols times the dense tiles' kernel on a slab of 256
+// rows of a dense block (512 KiB, in L2) and rows of a 256-row tile of a
+// 5,000-column C, for rows of C with 4, 12, 40 and 128 values in the slab
+// (gene densities of about 2%, 5%, 16% and 50%), full and part-width
+// blocks.
+func BenchmarkGramDenseCols(b *testing.B) {
 	const d = 5000
 	ks := simdKernels()
 	rng := rand.New(rand.NewPCG(13, 14))
 	c := make([]float64, gramBlock*d)
+	x := make([]float64, gramSlab*gramBlock)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
 	for _, w := range []int{256, 136} {
-		x := make([]float64, w)
-		for i := range x {
-			x[i] = rng.NormFloat64()
-		}
-		for _, n := range []int{4, 12, 40} {
+		for _, n := range []int{4, 12, 40, 128} {
 			const sets = 64
-			locs, vals := make([][]uint8, sets), make([][]float64, sets)
-			for s := range locs {
-				for range n {
-					locs[s] = append(locs[s], uint8(rng.IntN(gramBlock)))
+			rows, vals := make([][]uint8, sets), make([][]float64, sets)
+			for s := range rows {
+				for _, r := range rng.Perm(gramSlab)[:n] {
+					rows[s] = append(rows[s], uint8(r))
 					vals[s] = append(vals[s], rng.NormFloat64())
 				}
+				slices.Sort(rows[s])
 			}
 			b.Run(fmt.Sprintf("width=%d/values=%d", w, n), func(b *testing.B) {
 				i := 0
 				for b.Loop() {
-					ks.gramDense(locs[i%sets], vals[i%sets], c, d, x)
+					at := (i % gramBlock) * d
+					ks.gramDense(rows[i%sets], vals[i%sets], c[at:at+w], x)
 					i++
 				}
 				b.ReportMetric(float64(b.N*n*w)/b.Elapsed().Seconds(), "products/s")

@@ -141,6 +141,8 @@ type gramScratch struct {
 	// sparseBlocks' sums, and the batch's rows in the dense blocks.
 	cost, suffix []float64
 	panel        []float64
+	// dense is each worker's scratch space for the dense tiles.
+	dense []denseScratch
 	// fixed, when set (tests, benchmarks), fixes the number of sparse
 	// blocks at nbs instead of sparseBlocks' choice.
 	fixed bool
@@ -292,7 +294,10 @@ func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float
 	slices.SortStableFunc(g.order, func(x, y int) int { return cmp.Compare(g.est[y], g.est[x]) })
 	var next atomic.Int64
 	workers := min(b.threads, len(g.tiles))
-	parallel(workers, func(int) {
+	if len(g.dense) < workers {
+		g.dense = make([]denseScratch, workers)
+	}
+	parallel(workers, func(wk int) {
 		for {
 			t := int(next.Add(1) - 1)
 			if t >= len(g.order) {
@@ -303,7 +308,7 @@ func (b *Backend) gramBatch(ptr []int64, idx []int32, data []float32, cs []float
 				g.tile(tl, R, cs)
 				continue
 			}
-			g.denseTile(tl, R, cs, g.panel[(tl.kb-nbs)*R*gramBlock:(tl.kb-nbs+1)*R*gramBlock], b.kern)
+			g.denseTile(tl, R, cs, g.panel[(tl.kb-nbs)*R*gramBlock:(tl.kb-nbs+1)*R*gramBlock], b.kern, &g.dense[wk])
 		}
 	})
 }
@@ -339,18 +344,18 @@ func (g *gramScratch) fillPanel(bounds []int, R, nbs int) {
 
 // gramDenseCost is the cost of a product in a dense tile relative to one
 // in a sparse tile, as sparseBlocks models them. The dense kernel makes
-// 7.7-9.5e9 products a second on a Zen 4 core with its tile of C in L2
-// (BenchmarkGramDenseRows; its floor is the one 32-byte store per four
-// products a cycle, about 13e9 at 3.3 GHz), the sparse tiles 1.5-2e9 on
-// an HVG matrix: about 0.2. 0.3 also charges the dense copy of the batch
-// and the extra traffic of the zero products. On a 20,000-cell chunk of
-// the 1.3M-cell atlas's HVG matrix (gene densities increasing, the last
-// block's 52%) it leaves the last two of the 20 blocks to dense tiles,
-// the best split measured (one or two: equal within noise; three:
-// slower), and the Gram matrix takes 7-10% less time than with sparse
-// tiles only (one core: 0.93-1.03 s -> 0.85-0.91 s; two: 0.48-0.58 ->
-// 0.43-0.50). The dense tiles then take 39% of the time (the kernel;
-// filling the dense copy 0.6%), the sparse ones 43%.
+// 10-13.7e9 products a second on one core of the development VM (an Intel
+// Xeon with AVX-512, run with AVX2; BenchmarkGramDenseCols), bound by the
+// loads of the slab's dense rows from L2; the sparse tiles 1.5e9 on an
+// HVG matrix: about 0.15. 0.3 also charges the grouping of a slab's
+// values, the dense copy of the batch and the zero products' traffic. On
+// the first 20,000 cells of the 1.3M-cell atlas's HVG matrix (gene
+// densities increasing, the last block's 52%; BenchmarkGramRealChunk) it
+// leaves the last two of the 20 blocks to dense tiles: 0.64e9 products
+// in sparse tiles take 0.44 s, 3.5e9 in dense ones (1.2e9 of them not
+// zero) 0.41 s. One, two or three dense blocks are equal within the noise
+// (0.84-0.93 s on one core, 0.44-0.47 s on two); all sparse is 5-15%
+// slower.
 const gramDenseCost = 0.3
 
 // sparseBlocks returns the number of leading column blocks whose tiles
@@ -394,17 +399,35 @@ func (g *gramScratch) sparseBlocks(R int) int {
 	return best
 }
 
+// gramSlab is the number of a batch's rows that a dense tile takes at a
+// time: their dense copy of the tile's block (512 KiB) stays in L2 while
+// the tile's rows of C take their products.
+const gramSlab = 256
+
+// denseScratch is a worker's scratch space for dense tiles: a slab's values
+// in the tile's band, grouped by their row of C (local index l: entries
+// start[l] to start[l+1]), each with its row in the slab, in row order.
+type denseScratch struct {
+	start, next [gramBlock + 1]int32
+	seg         [gramSlab][2]int32
+	rows        []uint8
+	vals        []float64
+}
+
 // denseTile adds the batch's products for one tile of C in the dense
-// blocks: for each row of the batch with values in the tile's band, each
-// value v_j in the band adds v_j * x into row j of the tile, x the row's
-// dense copy of the block in panel (row r at panel[r*256:]). In a tile on
-// C's diagonal that also adds into the lower triangle, which
-// GramAccumulate leaves unspecified. Each element of C still receives
-// the products in row order, and adding an exact zero product leaves it
-// as it was, so the bits are those of the sparse tiles (but for a row
-// with a repeated column, whose values are summed first; and an infinite
-// value, whose zero products would be NaN).
-func (g *gramScratch) denseTile(tl gramTile, R int, cs []float64, panel []float64, ks *rowKernels) {
+// blocks: each value v_j of a batch row in the tile's band adds v_j * x
+// into row j of the tile, x the row's dense copy of the block in panel
+// (row r at panel[r*256:]). The rows of the batch are taken a slab at a
+// time, their values in the band grouped by row of C; each row of the
+// tile is then loaded into registers once per slab, takes the products of
+// all its values there, and is stored once (gramCols). In a tile on C's
+// diagonal that also adds into the lower triangle, which GramAccumulate
+// leaves unspecified. Each element of C still receives the products in
+// row order, and adding an exact zero product leaves it as it was, so the
+// bits are those of the sparse tiles (but for a row with a repeated
+// column, whose values are summed first; and an infinite value, whose
+// zero products would be NaN).
+func (g *gramScratch) denseTile(tl gramTile, R int, cs []float64, panel []float64, ks *rowKernels, s *denseScratch) {
 	d := g.d
 	bj := tl.j0 / gramBlock
 	base := bj * gramBlock
@@ -414,19 +437,53 @@ func (g *gramScratch) denseTile(tl gramTile, R int, cs []float64, panel []float6
 	w := min(gramBlock, d-k0)
 	joff, koff := g.off[bj*R:(bj+1)*R+1], g.off[tl.kb*R:(tl.kb+1)*R+1]
 	loc, val := g.loc, g.val
-	c := cs[base*d+k0:]
-	for r := 0; r < R; r++ {
-		ks0, ke := koff[r], koff[r+1]
-		js, je := joff[r], joff[r+1]
-		if ks0 == ke || js == je {
+	for r0 := 0; r0 < R; r0 += gramSlab {
+		r1 := min(r0+gramSlab, R)
+		// Count the slab's values in the band by row of C, skipping the
+		// rows without values in the block (their products are zeros).
+		clear(s.start[:])
+		n := int32(0)
+		for r := r0; r < r1; r++ {
+			js, je := joff[r], joff[r+1]
+			if koff[r] == koff[r+1] {
+				js = je
+			} else if !whole {
+				js, je = inBand(loc, js, je, jl0, jl1)
+			}
+			s.seg[r-r0] = [2]int32{js, je}
+			for _, l := range loc[js:je] {
+				s.start[int(l)+1]++
+			}
+			n += je - js
+		}
+		if n == 0 {
 			continue
 		}
-		if !whole {
-			if js, je = inBand(loc, js, je, jl0, jl1); js == je {
-				continue
+		for l := 1; l <= gramBlock; l++ {
+			s.start[l] += s.start[l-1]
+		}
+		s.next = s.start
+		s.rows = slices.Grow(s.rows[:0], int(n))[:n]
+		s.vals = slices.Grow(s.vals[:0], int(n))[:n]
+		for r := r0; r < r1; r++ {
+			sg := s.seg[r-r0]
+			for q := sg[0]; q < sg[1]; q++ {
+				l := loc[q]
+				o := s.next[l]
+				s.rows[o] = uint8(r - r0)
+				s.vals[o] = val[q]
+				s.next[l] = o + 1
 			}
 		}
-		ks.gramDense(loc[js:je], val[js:je], c, d, panel[r*gramBlock:r*gramBlock+w])
+		x := panel[r0*gramBlock : r1*gramBlock]
+		for l := int(jl0); l < jl1; l++ {
+			a, z := s.start[l], s.start[l+1]
+			if a == z {
+				continue
+			}
+			at := (base+l)*d + k0
+			ks.gramDense(s.rows[a:z], s.vals[a:z], cs[at:at+w], x)
+		}
 	}
 }
 

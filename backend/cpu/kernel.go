@@ -1,5 +1,7 @@
 package cpu
 
+import "slices"
+
 // rowKernel computes one row of SpMM or SpMMT on a float64 panel of a
 // fixed width (16, 8 or 4 columns); see kernel_amd64.s. It reports false,
 // having stopped early, when a column index is outside [0, rows).
@@ -10,7 +12,7 @@ type rowKernel func(n int, idx *int32, val *float32, mat *float64, ld, rows int,
 type rowKernels struct {
 	name        string
 	spmm, spmmt [3]rowKernel
-	gram        func(n int, loc *uint8, val *float64, c *float64, ld int, x *float64, w int) // see gramRowsGo
+	gram        func(n int, rows *uint8, val *float64, c *float64, x *float64, w int) // see gramColsGo
 }
 
 // panelWidths are the widths of the kernels in rowKernels.spmm and spmmt.
@@ -91,38 +93,40 @@ func (ks *rowKernels) spmmtRow(idx []int32, val []float32, x []float64, rows, k 
 	return true
 }
 
-// gramDense adds val[q] times x into the len(x) elements of c from
-// int(loc[q])*ld on, for every q: the kernel of GramAccumulate's dense
-// tiles. The caller makes sure that every such row lies within c. The
-// columns in groups of four run in assembly where there is a kernel, the
-// rest (and everything without one) in gramRowsGo; both give the same
-// bits, the products being exact.
-func (ks *rowKernels) gramDense(loc []uint8, val []float64, c []float64, ld int, x []float64) {
-	n := len(loc)
+// gramDense adds the products of one row of C in a dense tile: c (the
+// row's part in the tile's block) gets val[q] times row rows[q] of x (rows
+// of 256 values) added, for every q, in order; len(c) <= 256. The columns
+// in groups of four run in assembly where there is a kernel, the rest
+// (and everything without one) in gramColsGo; both give the same bits,
+// the products being exact.
+func (ks *rowKernels) gramDense(rows []uint8, val []float64, c []float64, x []float64) {
+	n := len(rows)
 	if n == 0 {
 		return
 	}
 	val = val[:n]
 	w := 0
 	if ks != nil && ks.gram != nil {
-		w = len(x) &^ 3
+		w = len(c) &^ 3
 		if w > 0 {
-			ks.gram(n, &loc[0], &val[0], &c[0], ld*8, &x[0], w)
+			// The kernel reads x[rows[q]*256 : rows[q]*256+w].
+			_ = x[int(slices.Max(rows))*gramBlock+w-1]
+			ks.gram(n, &rows[0], &val[0], &c[0], &x[0], w)
 		}
 	}
-	if w < len(x) {
-		gramRowsGo(loc, val, c[w:], ld, x[w:])
+	if w < len(c) {
+		gramColsGo(rows, val, c[w:], x[w:])
 	}
 }
 
-// gramRowsGo is gramRows in Go.
-func gramRowsGo(loc []uint8, val []float64, c []float64, ld int, x []float64) {
-	for q, l := range loc {
+// gramColsGo is gramCols in Go.
+func gramColsGo(rows []uint8, val []float64, c []float64, x []float64) {
+	for q, r := range rows {
 		v := val[q]
-		row := c[int(l)*ld:]
-		row = row[:len(x)]
-		for k, xk := range x {
-			row[k] += v * xk
+		xr := x[int(r)*gramBlock:]
+		xr = xr[:len(c)]
+		for k, xk := range xr {
+			c[k] += v * xk
 		}
 	}
 }

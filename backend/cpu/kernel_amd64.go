@@ -25,11 +25,11 @@ func spmmtRow8(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec 
 //go:noescape
 func spmmtRow4(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
 
-// gramRows adds val[q] times x[0:w] into the row of c at loc[q]*ld bytes,
-// for q in [0, n); w is a multiple of 4. See gramRowsGo.
+// gramCols adds val[q] times x[rows[q]*256:][0:w] into c[0:w], for q in
+// [0, n), in order; w is a multiple of 4 and n >= 1. See gramColsGo.
 //
 //go:noescape
-func gramRows(n int, loc *uint8, val *float64, c *float64, ld int, x *float64, w int)
+func gramCols(n int, rows *uint8, val *float64, c *float64, x *float64, w int)
 
 // hasAVX2FMA reports whether the CPU and OS support AVX2 and FMA3.
 func hasAVX2FMA() bool { return cpufeat.AVX2FMA() }
@@ -44,6 +44,6 @@ func simdKernels() *rowKernels {
 		name:  "avx2-fma",
 		spmm:  [3]rowKernel{spmmRow16, spmmRow8, spmmRow4},
 		spmmt: [3]rowKernel{spmmtRow16, spmmtRow8, spmmtRow4},
-		gram:  gramRows,
+		gram:  gramCols,
 	}
 }

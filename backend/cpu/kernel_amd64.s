@@ -275,72 +275,90 @@ loop4t:
 done4t:
 	EPILOGUE
 
-// func gramRows(n int, loc *uint8, val *float64, c *float64, ld int, x *float64, w int)
+// func gramCols(n int, rows *uint8, val *float64, c *float64, x *float64, w int)
 //
-// The dense tiles of GramAccumulate: for q in [0, n), row loc[q] of c
-// (at c + loc[q]*ld bytes) gets val[q] * x[0:w] added, w a multiple of 4.
-// Per four products one load of x, one of c (folded into the FMA) and one
-// store; the row is read and written front to back, which the hardware
-// prefetchers follow. x*val is exact (both are float32 values widened), so
-// the FMA rounds once, as a multiply and an add would.
-TEXT ·gramRows(SB), NOSPLIT, $0-56
-	MOVQ  n+0(FP), CX
-	MOVQ  loc+8(FP), SI
-	MOVQ  val+16(FP), DI
-	MOVQ  c+24(FP), DX
-	MOVQ  ld+32(FP), R8
-	MOVQ  x+40(FP), R10
-	MOVQ  w+48(FP), R11
-	TESTQ CX, CX
-	JE    gdone
-	SHLQ  $3, R11       // w in bytes
-	MOVQ  R11, R12
-	ANDQ  $-128, R12    // the bytes taken 16 values at a time
+// The dense tiles of GramAccumulate, one row of C at a time: for each
+// group of columns of c[0:w] (32, then 4; w a multiple of 4), the group is
+// loaded into registers, gets val[q] * x[rows[q]*256 + group] added for q
+// in [0, n) in order, and is stored once. The rows of x are 256 float64
+// (2048 bytes) apart. Per four products one load of x folded into the FMA
+// and no store: eight independent accumulators cover the FMA's latency.
+// x*val is exact (float32 values widened), so each FMA rounds once, as a
+// multiply and an add would, in the same order: the bits are those of a
+// plain loop. n >= 1.
+TEXT ·gramCols(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ rows+8(FP), SI
+	MOVQ val+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ x+32(FP), R10
+	MOVQ w+40(FP), R11
+	SHLQ $3, R11       // w in bytes
+	MOVQ R11, R12
+	ANDQ $-256, R12    // the bytes taken 32 columns at a time
+	XORQ BX, BX        // the group's byte offset
 
-grow:
-	MOVBQZX      (SI), AX
-	IMULQ        R8, AX
-	ADDQ         DX, AX        // AX: the row of c
-	VBROADCASTSD (DI), Y4
-	XORQ         BX, BX
-	TESTQ        R12, R12
-	JE           gtail
+c32:
+	CMPQ    BX, R12
+	JAE     c4
+	VMOVUPD (DX)(BX*1), Y0
+	VMOVUPD 32(DX)(BX*1), Y1
+	VMOVUPD 64(DX)(BX*1), Y2
+	VMOVUPD 96(DX)(BX*1), Y3
+	VMOVUPD 128(DX)(BX*1), Y4
+	VMOVUPD 160(DX)(BX*1), Y5
+	VMOVUPD 192(DX)(BX*1), Y6
+	VMOVUPD 224(DX)(BX*1), Y7
+	LEAQ    (R10)(BX*1), R9
+	XORQ    R13, R13
 
-g16:
-	VMOVUPD     (R10)(BX*1), Y0
-	VMOVUPD     32(R10)(BX*1), Y1
-	VMOVUPD     64(R10)(BX*1), Y2
-	VMOVUPD     96(R10)(BX*1), Y3
-	VFMADD213PD (AX)(BX*1), Y4, Y0
-	VFMADD213PD 32(AX)(BX*1), Y4, Y1
-	VFMADD213PD 64(AX)(BX*1), Y4, Y2
-	VFMADD213PD 96(AX)(BX*1), Y4, Y3
-	VMOVUPD     Y0, (AX)(BX*1)
-	VMOVUPD     Y1, 32(AX)(BX*1)
-	VMOVUPD     Y2, 64(AX)(BX*1)
-	VMOVUPD     Y3, 96(AX)(BX*1)
-	ADDQ        $128, BX
-	CMPQ        BX, R12
-	JB          g16
+c32q:
+	MOVBQZX      (SI)(R13*1), AX
+	SHLQ         $11, AX
+	ADDQ         R9, AX
+	VBROADCASTSD (DI)(R13*8), Y8
+	VFMADD231PD  (AX), Y8, Y0
+	VFMADD231PD  32(AX), Y8, Y1
+	VFMADD231PD  64(AX), Y8, Y2
+	VFMADD231PD  96(AX), Y8, Y3
+	VFMADD231PD  128(AX), Y8, Y4
+	VFMADD231PD  160(AX), Y8, Y5
+	VFMADD231PD  192(AX), Y8, Y6
+	VFMADD231PD  224(AX), Y8, Y7
+	INCQ         R13
+	CMPQ         R13, CX
+	JB           c32q
+	VMOVUPD      Y0, (DX)(BX*1)
+	VMOVUPD      Y1, 32(DX)(BX*1)
+	VMOVUPD      Y2, 64(DX)(BX*1)
+	VMOVUPD      Y3, 96(DX)(BX*1)
+	VMOVUPD      Y4, 128(DX)(BX*1)
+	VMOVUPD      Y5, 160(DX)(BX*1)
+	VMOVUPD      Y6, 192(DX)(BX*1)
+	VMOVUPD      Y7, 224(DX)(BX*1)
+	ADDQ         $256, BX
+	JMP          c32
 
-gtail:
-	CMPQ BX, R11
-	JAE  gnext
+c4:
+	CMPQ    BX, R11
+	JAE     cdone
+	VMOVUPD (DX)(BX*1), Y0
+	LEAQ    (R10)(BX*1), R9
+	XORQ    R13, R13
 
-g4:
-	VMOVUPD     (R10)(BX*1), Y0
-	VFMADD213PD (AX)(BX*1), Y4, Y0
-	VMOVUPD     Y0, (AX)(BX*1)
-	ADDQ        $32, BX
-	CMPQ        BX, R11
-	JB          g4
+c4q:
+	MOVBQZX      (SI)(R13*1), AX
+	SHLQ         $11, AX
+	ADDQ         R9, AX
+	VBROADCASTSD (DI)(R13*8), Y8
+	VFMADD231PD  (AX), Y8, Y0
+	INCQ         R13
+	CMPQ         R13, CX
+	JB           c4q
+	VMOVUPD      Y0, (DX)(BX*1)
+	ADDQ         $32, BX
+	JMP          c4
 
-gnext:
-	INCQ SI
-	ADDQ $8, DI
-	DECQ CX
-	JNZ  grow
-
-gdone:
+cdone:
 	VZEROUPPER
 	RET
