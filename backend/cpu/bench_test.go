@@ -265,16 +265,31 @@ func BenchmarkGramAccumulateOrdered(b *testing.B) {
 // rows of a dense block (512 KiB, in L2) and rows of a 256-row tile of a
 // 5,000-column C, for rows of C with 4, 12, 40 and 128 values in the slab
 // (gene densities of about 2%, 5%, 16% and 50%), full and part-width
-// blocks.
+// blocks, with each assembly kernel that the CPU runs.
 func BenchmarkGramDenseCols(b *testing.B) {
 	const d = 5000
 	ks := simdKernels()
+	if ks == nil {
+		b.Skip("no assembly kernels on this CPU or build")
+	}
 	rng := rand.New(rand.NewPCG(13, 14))
 	c := make([]float64, gramBlock*d)
 	x := make([]float64, gramSlab*gramBlock)
 	for i := range x {
 		x[i] = rng.NormFloat64()
 	}
+	for _, set := range gramKernelSets() {
+		if !set.ok {
+			continue
+		}
+		kern := *ks
+		kern.gram = set.gram
+		benchGramDenseCols(b, set.name, &kern, rng, c, x)
+	}
+}
+
+func benchGramDenseCols(b *testing.B, name string, ks *rowKernels, rng *rand.Rand, c, x []float64) {
+	const d = 5000
 	for _, w := range []int{256, 136} {
 		for _, n := range []int{4, 12, 40, 128} {
 			const sets = 64
@@ -286,7 +301,7 @@ func BenchmarkGramDenseCols(b *testing.B) {
 				}
 				slices.Sort(rows[s])
 			}
-			b.Run(fmt.Sprintf("width=%d/values=%d", w, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/width=%d/values=%d", name, w, n), func(b *testing.B) {
 				i := 0
 				for b.Loop() {
 					at := (i % gramBlock) * d

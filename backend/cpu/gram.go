@@ -344,18 +344,18 @@ func (g *gramScratch) fillPanel(bounds []int, R, nbs int) {
 
 // gramDenseCost is the cost of a product in a dense tile relative to one
 // in a sparse tile, as sparseBlocks models them. The dense kernel makes
-// 10-13.7e9 products a second on one core of the development VM (an Intel
-// Xeon with AVX-512, run with AVX2; BenchmarkGramDenseCols), bound by the
-// loads of the slab's dense rows from L2; the sparse tiles 1.5e9 on an
-// HVG matrix: about 0.15. 0.3 also charges the grouping of a slab's
+// 10-12.5e9 products a second on one core of the development VM (an Intel
+// Xeon) with AVX2, 12.5-17e9 with AVX-512 (BenchmarkGramDenseCols), bound
+// by the loads of the slab's dense rows from L2; the sparse tiles 1.5e9
+// on an HVG matrix: about 0.1. 0.3 also charges the grouping of a slab's
 // values, the dense copy of the batch and the zero products' traffic. On
 // the first 20,000 cells of the 1.3M-cell atlas's HVG matrix (gene
 // densities increasing, the last block's 52%; BenchmarkGramRealChunk) it
-// leaves the last two of the 20 blocks to dense tiles: 0.64e9 products
-// in sparse tiles take 0.44 s, 3.5e9 in dense ones (1.2e9 of them not
-// zero) 0.41 s. One, two or three dense blocks are equal within the noise
-// (0.84-0.93 s on one core, 0.44-0.47 s on two); all sparse is 5-15%
-// slower.
+// leaves the last two of the 20 blocks to dense tiles: with AVX2, 0.64e9
+// products in sparse tiles take 0.44 s, 3.5e9 in dense ones (1.2e9 of
+// them not zero) 0.41 s. One, two or three dense blocks are equal within
+// the noise (AVX2: 0.84-0.93 s on one core, 0.44-0.47 s on two; AVX-512:
+// 0.83-0.86 s on one core); all sparse is 5-15% slower.
 const gramDenseCost = 0.3
 
 // sparseBlocks returns the number of leading column blocks whose tiles

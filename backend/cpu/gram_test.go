@@ -11,11 +11,12 @@ import (
 
 // TestGramDenseTiles runs GramAccumulate and GramAccumulateOrdered with
 // every split between sparse and dense tiles that matters (all dense, one
-// sparse block, all but one, all sparse), with the assembly kernel and
-// with the Go one, on awkward shapes, against a plain sequential loop. On
-// rows without repeated columns the products are exact and every element
-// receives them in row order, so the bits must match; with repeated
-// columns (summed first) only to rounding.
+// sparse block, all but one, all sparse), with each assembly kernel that
+// the CPU runs (AVX2, AVX-512) and with the Go one, on awkward shapes
+// (block widths that leave groups of 8 and 4 columns and a Go remainder),
+// against a plain sequential loop. On rows without repeated columns the
+// products are exact and every element receives them in row order, so the
+// bits must match; with repeated columns (summed first) only to rounding.
 func TestGramDenseTiles(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	cases := []struct {
@@ -30,6 +31,15 @@ func TestGramDenseTiles(t *testing.T) {
 		{"1000 columns, sparse", 2000, 1000, 60, false, true},
 		{"repeated columns", 400, 530, 90, true, true},
 	}
+	// The Go kernel, and each assembly one that this CPU runs.
+	kernels := []gramKernelSet{{name: "go"}}
+	for _, ks := range gramKernelSets() {
+		if !ks.ok {
+			t.Logf("the %s dense Gram kernel is not tested: this CPU lacks its instructions", ks.name)
+			continue
+		}
+		kernels = append(kernels, ks)
+	}
 	for _, tc := range cases {
 		m := gramTestMatrix(rng, tc.rows, tc.cols, tc.nnz, tc.repeats)
 		d := m.Cols
@@ -42,14 +52,16 @@ func TestGramDenseTiles(t *testing.T) {
 		}
 		want := plainGram(m, rank, 2)
 		nb := (d + gramBlock - 1) / gramBlock
-		for _, kernels := range []string{"asm", "go"} {
+		for _, ks := range kernels {
 			for _, threads := range []int{1, 3} {
 				for _, nbs := range []int{0, 1, nb - 1, nb} {
 					b := New(threads)
-					if kernels == "go" {
+					if ks.gram == nil {
 						b.kern = nil
-					} else if b.kern == nil {
-						continue // no AVX2+FMA here: the Go run covers it
+					} else {
+						kern := *b.kern
+						kern.gram = ks.gram
+						b.kern = &kern
 					}
 					b.gram.fixed, b.gram.nbs = true, nbs
 					dm, err := b.Upload(m)
@@ -70,7 +82,7 @@ func TestGramDenseTiles(t *testing.T) {
 							if tc.repeats && math.Abs(g-w) <= 1e-12*(1+math.Abs(w)) || math.Float64bits(g) == math.Float64bits(w) {
 								continue
 							}
-							t.Fatalf("%s, %s kernels, %d threads, %d of %d blocks sparse: C[%d,%d] = %.17g, want %.17g", tc.name, kernels, threads, nbs, nb, j, k, g, w)
+							t.Fatalf("%s, %s kernel, %d threads, %d of %d blocks sparse: C[%d,%d] = %.17g, want %.17g", tc.name, ks.name, threads, nbs, nb, j, k, g, w)
 						}
 					}
 				}

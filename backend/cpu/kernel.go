@@ -12,8 +12,12 @@ type rowKernel func(n int, idx *int32, val *float32, mat *float64, ld, rows int,
 type rowKernels struct {
 	name        string
 	spmm, spmmt [3]rowKernel
-	gram        func(n int, rows *uint8, val *float64, c *float64, x *float64, w int) // see gramColsGo
+	gram        gramKernel
 }
+
+// gramKernel adds val[q] times x[rows[q]*256:][0:w] into c[0:w], for q in
+// [0, n), in order; w is a multiple of 4 and n >= 1. See gramColsGo.
+type gramKernel func(n int, rows *uint8, val *float64, c *float64, x *float64, w int)
 
 // panelWidths are the widths of the kernels in rowKernels.spmm and spmmt.
 var panelWidths = [3]int{16, 8, 4}

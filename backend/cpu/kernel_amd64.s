@@ -362,3 +362,109 @@ c4q:
 cdone:
 	VZEROUPPER
 	RET
+
+// func gramCols512(n int, rows *uint8, val *float64, c *float64, x *float64, w int)
+//
+// gramCols with AVX-512: groups of 64 columns in eight ZMM accumulators,
+// then of 8, then of 4 (YMM). The same products in the same order, so the
+// same bits.
+TEXT ·gramCols512(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ rows+8(FP), SI
+	MOVQ val+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ x+32(FP), R10
+	MOVQ w+40(FP), R11
+	SHLQ $3, R11       // w in bytes
+	MOVQ R11, R12
+	ANDQ $-512, R12    // the bytes taken 64 columns at a time
+	XORQ BX, BX        // the group's byte offset
+
+z64:
+	CMPQ    BX, R12
+	JAE     z8
+	VMOVUPD (DX)(BX*1), Z0
+	VMOVUPD 64(DX)(BX*1), Z1
+	VMOVUPD 128(DX)(BX*1), Z2
+	VMOVUPD 192(DX)(BX*1), Z3
+	VMOVUPD 256(DX)(BX*1), Z4
+	VMOVUPD 320(DX)(BX*1), Z5
+	VMOVUPD 384(DX)(BX*1), Z6
+	VMOVUPD 448(DX)(BX*1), Z7
+	LEAQ    (R10)(BX*1), R9
+	XORQ    R13, R13
+
+z64q:
+	MOVBQZX      (SI)(R13*1), AX
+	SHLQ         $11, AX
+	ADDQ         R9, AX
+	VBROADCASTSD (DI)(R13*8), Z8
+	VFMADD231PD  (AX), Z8, Z0
+	VFMADD231PD  64(AX), Z8, Z1
+	VFMADD231PD  128(AX), Z8, Z2
+	VFMADD231PD  192(AX), Z8, Z3
+	VFMADD231PD  256(AX), Z8, Z4
+	VFMADD231PD  320(AX), Z8, Z5
+	VFMADD231PD  384(AX), Z8, Z6
+	VFMADD231PD  448(AX), Z8, Z7
+	INCQ         R13
+	CMPQ         R13, CX
+	JB           z64q
+	VMOVUPD      Z0, (DX)(BX*1)
+	VMOVUPD      Z1, 64(DX)(BX*1)
+	VMOVUPD      Z2, 128(DX)(BX*1)
+	VMOVUPD      Z3, 192(DX)(BX*1)
+	VMOVUPD      Z4, 256(DX)(BX*1)
+	VMOVUPD      Z5, 320(DX)(BX*1)
+	VMOVUPD      Z6, 384(DX)(BX*1)
+	VMOVUPD      Z7, 448(DX)(BX*1)
+	ADDQ         $512, BX
+	JMP          z64
+
+z8:
+	MOVQ R11, R12
+	ANDQ $-64, R12     // the bytes taken 8 columns at a time
+
+z8g:
+	CMPQ    BX, R12
+	JAE     z4
+	VMOVUPD (DX)(BX*1), Z0
+	LEAQ    (R10)(BX*1), R9
+	XORQ    R13, R13
+
+z8q:
+	MOVBQZX      (SI)(R13*1), AX
+	SHLQ         $11, AX
+	ADDQ         R9, AX
+	VBROADCASTSD (DI)(R13*8), Z8
+	VFMADD231PD  (AX), Z8, Z0
+	INCQ         R13
+	CMPQ         R13, CX
+	JB           z8q
+	VMOVUPD      Z0, (DX)(BX*1)
+	ADDQ         $64, BX
+	JMP          z8g
+
+z4:
+	CMPQ    BX, R11
+	JAE     zdone
+	VMOVUPD (DX)(BX*1), Y0
+	LEAQ    (R10)(BX*1), R9
+	XORQ    R13, R13
+
+z4q:
+	MOVBQZX      (SI)(R13*1), AX
+	SHLQ         $11, AX
+	ADDQ         R9, AX
+	VBROADCASTSD (DI)(R13*8), Y8
+	VFMADD231PD  (AX), Y8, Y0
+	INCQ         R13
+	CMPQ         R13, CX
+	JB           z4q
+	VMOVUPD      Y0, (DX)(BX*1)
+	ADDQ         $32, BX
+	JMP          z4
+
+zdone:
+	VZEROUPPER
+	RET

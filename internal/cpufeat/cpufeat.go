@@ -10,4 +10,12 @@ package cpufeat
 // YMM registers, which the amd64 kernels need.
 func AVX2FMA() bool { return avx2FMA }
 
-var avx2FMA = detectAVX2FMA() // read-only after package initialization
+// AVX512F reports whether the CPU has AVX-512 Foundation (with AVX2 and
+// FMA3) and the OS saves the ZMM and opmask registers.
+func AVX512F() bool { return avx512F }
+
+// Read-only after package initialization.
+var (
+	avx2FMA = detectAVX2FMA()
+	avx512F = avx2FMA && detectAVX512F()
+)

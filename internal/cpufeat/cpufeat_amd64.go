@@ -28,3 +28,13 @@ func detectAVX2FMA() bool {
 	_, ebx7, _, _ := cpuid(7, 0)
 	return ebx7&(1<<5) != 0 // AVX2
 }
+
+func detectAVX512F() bool {
+	// The OS must save the opmask, upper ZMM0-15 and ZMM16-31 state
+	// (XCR0 bits 5-7) besides XMM and YMM.
+	if xgetbv0()&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<16) != 0 // AVX512F
+}

@@ -3,3 +3,5 @@
 package cpufeat
 
 func detectAVX2FMA() bool { return false }
+
+func detectAVX512F() bool { return false }
