@@ -116,11 +116,12 @@ func TestStreamReleaseDense(t *testing.T) {
 	rSameCSR(t, "dense stream with Release", got, m)
 }
 
-// TestMaxUint32 checks the column index check's reduction against a plain
-// loop on awkward lengths, with negative indices (huge as uint32).
+// TestMaxUint32 checks the column index check's reduction (the SIMD one
+// where the CPU has it, and the Go one) against a plain loop on awkward
+// lengths, with negative indices (huge as uint32).
 func TestMaxUint32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(37, 38))
-	for _, n := range []int{0, 1, 3, 4, 5, 7, 8, 9, 1001, 4099} {
+	for _, n := range []int{0, 1, 3, 4, 5, 7, 8, 9, 31, 32, 33, 64, 95, 1001, 4099} {
 		for trial := range 20 {
 			v := make([]int32, n)
 			for i := range v {
@@ -139,6 +140,30 @@ func TestMaxUint32(t *testing.T) {
 			if got := maxUint32(v); got != want {
 				t.Fatalf("n=%d trial %d: maxUint32 = %d, want %d", n, trial, got, want)
 			}
+			if got := maxUint32Go(v); got != want {
+				t.Fatalf("n=%d trial %d: maxUint32Go = %d, want %d", n, trial, got, want)
+			}
 		}
+	}
+}
+
+// BenchmarkMaxUint32 times the column index check on 1 MiB of indices (a
+// decoded zarr unit's worth, in L2), SIMD and Go.
+func BenchmarkMaxUint32(b *testing.B) {
+	rng := rand.New(rand.NewPCG(39, 40))
+	v := make([]int32, 1<<18)
+	for i := range v {
+		v[i] = int32(rng.IntN(28000))
+	}
+	for _, k := range []struct {
+		name string
+		f    func([]int32) uint32
+	}{{"best", maxUint32}, {"go", maxUint32Go}} {
+		b.Run(k.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * len(v)))
+			for b.Loop() {
+				k.f(v)
+			}
+		})
 	}
 }
