@@ -52,3 +52,51 @@ loop:
 
 done:
 	RET
+
+// func unshuffle4NT(dst, src *byte, n, groups int)
+//
+// unshuffle4SSE2 with non-temporal stores (MOVNTDQ; dst 16-byte aligned),
+// fenced at the end so that they are visible before the caller goes on.
+TEXT ·unshuffle4NT(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), DX
+	MOVQ groups+24(FP), CX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	TESTQ CX, CX
+	JZ   ntdone
+
+ntloop:
+	MOVOU     (SI), X0
+	MOVOU     (R8), X1
+	MOVOU     (R9), X2
+	MOVOU     (R10), X3
+	MOVO      X0, X4
+	PUNPCKLBW X1, X0 // a0 b0 a1 b1 ... a7 b7
+	PUNPCKHBW X1, X4 // a8 b8 ... a15 b15
+	MOVO      X2, X5
+	PUNPCKLBW X3, X2 // c0 d0 ... c7 d7
+	PUNPCKHBW X3, X5 // c8 d8 ... c15 d15
+	MOVO      X0, X1
+	PUNPCKLWL X2, X0 // elements 0-3
+	PUNPCKHWL X2, X1 // elements 4-7
+	MOVO      X4, X3
+	PUNPCKLWL X5, X4 // elements 8-11
+	PUNPCKHWL X5, X3 // elements 12-15
+	MOVNTO    X0, (DI)
+	MOVNTO    X1, 16(DI)
+	MOVNTO    X4, 32(DI)
+	MOVNTO    X3, 48(DI)
+	ADDQ      $16, SI
+	ADDQ      $16, R8
+	ADDQ      $16, R9
+	ADDQ      $16, R10
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       ntloop
+
+ntdone:
+	SFENCE
+	RET

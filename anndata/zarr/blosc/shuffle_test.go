@@ -11,7 +11,9 @@ import (
 // the build has one) and the portable loop on their own, against the
 // reference shuffle, on block sizes around the kernels' step of 16
 // elements, from offsets that leave the streams and the output unaligned,
-// and checks that neither writes past the block.
+// and checks that neither writes past the block. The largest block, at
+// offset 0, takes the non-temporal stores (64 KiB and more, the output
+// 16-byte aligned); at the odd offsets the plain ones.
 func TestUnshuffle4Kernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, n := range []int{0, 1, 3, 8, 15, 16, 17, 31, 33, 47, 64, 129, 1000, 4093, 32768 + 5} {
