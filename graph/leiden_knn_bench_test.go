@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,15 +48,6 @@ func leidenKNNGraph(b *testing.B, n int) (*sparse.CSR, []int32) {
 	return conn, truth
 }
 
-// leidenCPUTime is the process's user + system CPU seconds.
-func leidenCPUTime() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
 // BenchmarkLeidenKNN clusters the connectivities of 300,000 cell-like
 // points (about 20 entries per cell, as the 1.3M-cell notebook's graph;
 // -short: 60,000) with scanpy's defaults, on 1 thread and on GOMAXPROCS.
@@ -76,7 +66,7 @@ func BenchmarkLeidenKNN(b *testing.B) {
 			p.Threads = threads
 			var info LeidenInfo
 			var labels []int32
-			cpu0 := leidenCPUTime()
+			cpu0 := cpuSeconds()
 			b.ResetTimer()
 			for range b.N {
 				var err error
@@ -85,7 +75,7 @@ func BenchmarkLeidenKNN(b *testing.B) {
 				}
 			}
 			sec := b.Elapsed().Seconds() / float64(b.N)
-			cpu := (leidenCPUTime() - cpu0) / float64(b.N)
+			cpu := (cpuSeconds() - cpu0) / float64(b.N)
 			planted := 0
 			for _, t := range truth {
 				planted = max(planted, int(t)+1)
@@ -118,7 +108,7 @@ func BenchmarkLeidenMoveKNN(b *testing.B) {
 			s := newLeidenState(n, threads, 1, 0)
 			part := make([]int32, n)
 			moves := 0
-			cpu0 := leidenCPUTime()
+			cpu0 := cpuSeconds()
 			b.ResetTimer()
 			for range b.N {
 				for v := range part {
@@ -126,7 +116,7 @@ func BenchmarkLeidenMoveKNN(b *testing.B) {
 				}
 				moves = leidenMoveNodesFast(s, g, part, lvStream(0, 0, 0, 0), nil)
 			}
-			b.ReportMetric((leidenCPUTime()-cpu0)/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 			b.ReportMetric(float64(moves), "moves")
 		})
 	}

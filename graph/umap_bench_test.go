@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/scbench/scbench/sparse"
@@ -23,7 +22,7 @@ func BenchmarkUMAP100k(b *testing.B) {
 	for _, init := range []string{"spectral", "random"} {
 		b.Run(init, func(b *testing.B) {
 			var info UMAPInfo
-			cpu0 := umapCPUTime()
+			cpu0 := cpuSeconds()
 			b.ResetTimer()
 			for range b.N {
 				var err error
@@ -32,7 +31,7 @@ func BenchmarkUMAP100k(b *testing.B) {
 				}
 			}
 			sec := b.Elapsed().Seconds() / float64(b.N)
-			cpu := (umapCPUTime() - cpu0) / float64(b.N)
+			cpu := (cpuSeconds() - cpu0) / float64(b.N)
 			cores := float64(runtime.GOMAXPROCS(0))
 			b.ReportMetric(float64(info.NEpochs)/sec, "epochs/s")
 			b.ReportMetric(float64(info.Edges)*float64(info.NEpochs)/sec/cores, "edge-epochs/s/core")
@@ -118,7 +117,7 @@ func BenchmarkUMAPOptimize(b *testing.B) {
 	}
 	p := UMAPParams{}.withDefaults()
 	var samples int64
-	cpu0 := umapCPUTime()
+	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for range b.N {
 		emb := append([]float32(nil), emb0...)
@@ -126,17 +125,7 @@ func BenchmarkUMAPOptimize(b *testing.B) {
 		samples += umapOptimize(emb, 2, e, 50, n, p, 0.583, 1.334)
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(samples), "ns/sample")
-	b.ReportMetric((umapCPUTime()-cpu0)*1e9/float64(samples), "cpu-ns/sample")
-}
-
-// umapCPUTime is the process's user + system CPU seconds: benchmarks on a
-// shared machine report it besides wall time.
-func umapCPUTime() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	b.ReportMetric((cpuSeconds()-cpu0)*1e9/float64(samples), "cpu-ns/sample")
 }
 
 // BenchmarkSpectral100k times the spectral initialization alone on the
@@ -145,7 +134,7 @@ func BenchmarkSpectral100k(b *testing.B) {
 	conn := umapBenchGraph(b, 100_000, 15)
 	g := mustPrune(b, conn, 200, 0)
 	var info spectralInfo
-	cpu0 := umapCPUTime()
+	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for range b.N {
 		var err error
@@ -153,7 +142,7 @@ func BenchmarkSpectral100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric((umapCPUTime()-cpu0)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(info.matvecs), "products")
 	b.ReportMetric(info.resid, "residual")
 }

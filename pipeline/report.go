@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/scbench/scbench/backend"
@@ -110,15 +109,6 @@ func (s stopwatch) step(name, covers string) StepTime {
 		Seconds:    time.Since(s.wall).Seconds(),
 		CPUSeconds: (cpuTime() - s.cpu).Seconds(),
 	}
-}
-
-// cpuTime returns the user plus system time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // PeakRSS returns the process's peak resident memory in bytes (VmHWM in
