@@ -121,7 +121,27 @@ func BenchmarkSpMM(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				// B filled with values: left untouched, its pages would all
+				// be the kernel's one zero page, always in cache.
 				bd, _ := be.Alloc(kind, m.Cols*k)
+				rng := rand.New(rand.NewPCG(19, 20))
+				var fill any
+				if kind == backend.Float64 {
+					v := make([]float64, m.Cols*k)
+					for i := range v {
+						v[i] = rng.NormFloat64()
+					}
+					fill = v
+				} else {
+					v := make([]float32, m.Cols*k)
+					for i := range v {
+						v[i] = float32(rng.NormFloat64())
+					}
+					fill = v
+				}
+				if err := be.Write(bd, fill); err != nil {
+					b.Fatal(err)
+				}
 				out, _ := be.Alloc(kind, m.Rows*k)
 				start, cpu0 := time.Now(), cpuSeconds()
 				for b.Loop() {
