@@ -52,6 +52,50 @@ bad: \
 	MOVB $0, ret+56(FP) \
 	RET
 
+// The dense Gram kernels share their frame and registers:
+//
+//	n+0(FP)     number of values (n >= 1); CX
+//	rows+8(FP)  *uint8, each value's row of x; SI
+//	val+16(FP)  *float64, the values; DI
+//	c+24(FP)    *float64, the row of C; DX
+//	x+32(FP)    *float64, rows of 256 float64 (2048 bytes) apart; R10
+//	w+40(FP)    columns (a multiple of 4); R11 (in bytes)
+//
+// BX is the column group's byte offset, R9 x at the group, R13 the value
+// counter, AX the current row of x at the group.
+#define GRAMARGS \
+	MOVQ n+0(FP), CX \
+	MOVQ rows+8(FP), SI \
+	MOVQ val+16(FP), DI \
+	MOVQ c+24(FP), DX \
+	MOVQ x+32(FP), R10 \
+	MOVQ w+40(FP), R11 \
+	SHLQ $3, R11 \
+	XORQ BX, BX
+
+// GRAMROW(bcast) points AX at value R13's row of x in the group and
+// broadcasts the value into bcast.
+#define GRAMROW(bcast) \
+	MOVBQZX      (SI)(R13*1), AX \
+	SHLQ         $11, AX \
+	ADDQ         R9, AX \
+	VBROADCASTSD (DI)(R13*8), bcast
+
+// GRAM1(acc, bcast, bytes, q) does one group of columns of C in the one
+// register acc (bytes wide): load, every value's product, store.
+#define GRAM1(acc, bcast, bytes, q) \
+	VMOVUPD      (DX)(BX*1), acc \
+	LEAQ         (R10)(BX*1), R9 \
+	XORQ         R13, R13 \
+q: \
+	GRAMROW(bcast) \
+	VFMADD231PD  (AX), bcast, acc \
+	INCQ         R13 \
+	CMPQ         R13, CX \
+	JB           q \
+	VMOVUPD      acc, (DX)(BX*1) \
+	ADDQ         $bytes, BX
+
 // SpMM: vec[0:w] = sum over q of val[q] * mat[idx[q]][0:w], the sum in
 // registers, stored once. An FMA's latency is 4 cycles: one chain of
 // sums per column group would leave the FMA units idle, so several values
@@ -278,25 +322,17 @@ done4t:
 // func gramCols(n int, rows *uint8, val *float64, c *float64, x *float64, w int)
 //
 // The dense tiles of GramAccumulate, one row of C at a time: for each
-// group of columns of c[0:w] (32, then 4; w a multiple of 4), the group is
-// loaded into registers, gets val[q] * x[rows[q]*256 + group] added for q
-// in [0, n) in order, and is stored once. The rows of x are 256 float64
-// (2048 bytes) apart. Per four products one load of x folded into the FMA
-// and no store: eight independent accumulators cover the FMA's latency.
-// x*val is exact (float32 values widened), so each FMA rounds once, as a
-// multiply and an add would, in the same order: the bits are those of a
-// plain loop. n >= 1.
+// group of columns of c[0:w] (32, then 4), the group is loaded into
+// registers, gets val[q] * x[rows[q]*256 + group] added for q in [0, n)
+// in order, and is stored once. Per four products one load of x folded
+// into the FMA and no store: eight independent accumulators cover the
+// FMA's latency. x*val is exact (float32 values widened), so each FMA
+// rounds once, as a multiply and an add would, in the same order: the
+// bits are those of a plain loop.
 TEXT ·gramCols(SB), NOSPLIT, $0-48
-	MOVQ n+0(FP), CX
-	MOVQ rows+8(FP), SI
-	MOVQ val+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ x+32(FP), R10
-	MOVQ w+40(FP), R11
-	SHLQ $3, R11       // w in bytes
+	GRAMARGS
 	MOVQ R11, R12
 	ANDQ $-256, R12    // the bytes taken 32 columns at a time
-	XORQ BX, BX        // the group's byte offset
 
 c32:
 	CMPQ    BX, R12
@@ -313,51 +349,34 @@ c32:
 	XORQ    R13, R13
 
 c32q:
-	MOVBQZX      (SI)(R13*1), AX
-	SHLQ         $11, AX
-	ADDQ         R9, AX
-	VBROADCASTSD (DI)(R13*8), Y8
-	VFMADD231PD  (AX), Y8, Y0
-	VFMADD231PD  32(AX), Y8, Y1
-	VFMADD231PD  64(AX), Y8, Y2
-	VFMADD231PD  96(AX), Y8, Y3
-	VFMADD231PD  128(AX), Y8, Y4
-	VFMADD231PD  160(AX), Y8, Y5
-	VFMADD231PD  192(AX), Y8, Y6
-	VFMADD231PD  224(AX), Y8, Y7
-	INCQ         R13
-	CMPQ         R13, CX
-	JB           c32q
-	VMOVUPD      Y0, (DX)(BX*1)
-	VMOVUPD      Y1, 32(DX)(BX*1)
-	VMOVUPD      Y2, 64(DX)(BX*1)
-	VMOVUPD      Y3, 96(DX)(BX*1)
-	VMOVUPD      Y4, 128(DX)(BX*1)
-	VMOVUPD      Y5, 160(DX)(BX*1)
-	VMOVUPD      Y6, 192(DX)(BX*1)
-	VMOVUPD      Y7, 224(DX)(BX*1)
-	ADDQ         $256, BX
-	JMP          c32
+	GRAMROW(Y8)
+	VFMADD231PD (AX), Y8, Y0
+	VFMADD231PD 32(AX), Y8, Y1
+	VFMADD231PD 64(AX), Y8, Y2
+	VFMADD231PD 96(AX), Y8, Y3
+	VFMADD231PD 128(AX), Y8, Y4
+	VFMADD231PD 160(AX), Y8, Y5
+	VFMADD231PD 192(AX), Y8, Y6
+	VFMADD231PD 224(AX), Y8, Y7
+	INCQ        R13
+	CMPQ        R13, CX
+	JB          c32q
+	VMOVUPD     Y0, (DX)(BX*1)
+	VMOVUPD     Y1, 32(DX)(BX*1)
+	VMOVUPD     Y2, 64(DX)(BX*1)
+	VMOVUPD     Y3, 96(DX)(BX*1)
+	VMOVUPD     Y4, 128(DX)(BX*1)
+	VMOVUPD     Y5, 160(DX)(BX*1)
+	VMOVUPD     Y6, 192(DX)(BX*1)
+	VMOVUPD     Y7, 224(DX)(BX*1)
+	ADDQ        $256, BX
+	JMP         c32
 
 c4:
-	CMPQ    BX, R11
-	JAE     cdone
-	VMOVUPD (DX)(BX*1), Y0
-	LEAQ    (R10)(BX*1), R9
-	XORQ    R13, R13
-
-c4q:
-	MOVBQZX      (SI)(R13*1), AX
-	SHLQ         $11, AX
-	ADDQ         R9, AX
-	VBROADCASTSD (DI)(R13*8), Y8
-	VFMADD231PD  (AX), Y8, Y0
-	INCQ         R13
-	CMPQ         R13, CX
-	JB           c4q
-	VMOVUPD      Y0, (DX)(BX*1)
-	ADDQ         $32, BX
-	JMP          c4
+	CMPQ BX, R11
+	JAE  cdone
+	GRAM1(Y0, Y8, 32, c4q)
+	JMP  c4
 
 cdone:
 	VZEROUPPER
@@ -369,16 +388,9 @@ cdone:
 // then of 8, then of 4 (YMM). The same products in the same order, so the
 // same bits.
 TEXT ·gramCols512(SB), NOSPLIT, $0-48
-	MOVQ n+0(FP), CX
-	MOVQ rows+8(FP), SI
-	MOVQ val+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ x+32(FP), R10
-	MOVQ w+40(FP), R11
-	SHLQ $3, R11       // w in bytes
+	GRAMARGS
 	MOVQ R11, R12
 	ANDQ $-512, R12    // the bytes taken 64 columns at a time
-	XORQ BX, BX        // the group's byte offset
 
 z64:
 	CMPQ    BX, R12
@@ -395,75 +407,44 @@ z64:
 	XORQ    R13, R13
 
 z64q:
-	MOVBQZX      (SI)(R13*1), AX
-	SHLQ         $11, AX
-	ADDQ         R9, AX
-	VBROADCASTSD (DI)(R13*8), Z8
-	VFMADD231PD  (AX), Z8, Z0
-	VFMADD231PD  64(AX), Z8, Z1
-	VFMADD231PD  128(AX), Z8, Z2
-	VFMADD231PD  192(AX), Z8, Z3
-	VFMADD231PD  256(AX), Z8, Z4
-	VFMADD231PD  320(AX), Z8, Z5
-	VFMADD231PD  384(AX), Z8, Z6
-	VFMADD231PD  448(AX), Z8, Z7
-	INCQ         R13
-	CMPQ         R13, CX
-	JB           z64q
-	VMOVUPD      Z0, (DX)(BX*1)
-	VMOVUPD      Z1, 64(DX)(BX*1)
-	VMOVUPD      Z2, 128(DX)(BX*1)
-	VMOVUPD      Z3, 192(DX)(BX*1)
-	VMOVUPD      Z4, 256(DX)(BX*1)
-	VMOVUPD      Z5, 320(DX)(BX*1)
-	VMOVUPD      Z6, 384(DX)(BX*1)
-	VMOVUPD      Z7, 448(DX)(BX*1)
-	ADDQ         $512, BX
-	JMP          z64
+	GRAMROW(Z8)
+	VFMADD231PD (AX), Z8, Z0
+	VFMADD231PD 64(AX), Z8, Z1
+	VFMADD231PD 128(AX), Z8, Z2
+	VFMADD231PD 192(AX), Z8, Z3
+	VFMADD231PD 256(AX), Z8, Z4
+	VFMADD231PD 320(AX), Z8, Z5
+	VFMADD231PD 384(AX), Z8, Z6
+	VFMADD231PD 448(AX), Z8, Z7
+	INCQ        R13
+	CMPQ        R13, CX
+	JB          z64q
+	VMOVUPD     Z0, (DX)(BX*1)
+	VMOVUPD     Z1, 64(DX)(BX*1)
+	VMOVUPD     Z2, 128(DX)(BX*1)
+	VMOVUPD     Z3, 192(DX)(BX*1)
+	VMOVUPD     Z4, 256(DX)(BX*1)
+	VMOVUPD     Z5, 320(DX)(BX*1)
+	VMOVUPD     Z6, 384(DX)(BX*1)
+	VMOVUPD     Z7, 448(DX)(BX*1)
+	ADDQ        $512, BX
+	JMP         z64
 
 z8:
 	MOVQ R11, R12
 	ANDQ $-64, R12     // the bytes taken 8 columns at a time
 
 z8g:
-	CMPQ    BX, R12
-	JAE     z4
-	VMOVUPD (DX)(BX*1), Z0
-	LEAQ    (R10)(BX*1), R9
-	XORQ    R13, R13
-
-z8q:
-	MOVBQZX      (SI)(R13*1), AX
-	SHLQ         $11, AX
-	ADDQ         R9, AX
-	VBROADCASTSD (DI)(R13*8), Z8
-	VFMADD231PD  (AX), Z8, Z0
-	INCQ         R13
-	CMPQ         R13, CX
-	JB           z8q
-	VMOVUPD      Z0, (DX)(BX*1)
-	ADDQ         $64, BX
-	JMP          z8g
+	CMPQ BX, R12
+	JAE  z4
+	GRAM1(Z0, Z8, 64, z8q)
+	JMP  z8g
 
 z4:
-	CMPQ    BX, R11
-	JAE     zdone
-	VMOVUPD (DX)(BX*1), Y0
-	LEAQ    (R10)(BX*1), R9
-	XORQ    R13, R13
-
-z4q:
-	MOVBQZX      (SI)(R13*1), AX
-	SHLQ         $11, AX
-	ADDQ         R9, AX
-	VBROADCASTSD (DI)(R13*8), Y8
-	VFMADD231PD  (AX), Y8, Y0
-	INCQ         R13
-	CMPQ         R13, CX
-	JB           z4q
-	VMOVUPD      Y0, (DX)(BX*1)
-	ADDQ         $32, BX
-	JMP          z4
+	CMPQ BX, R11
+	JAE  zdone
+	GRAM1(Y0, Y8, 32, z4q)
+	JMP  z4
 
 zdone:
 	VZEROUPPER

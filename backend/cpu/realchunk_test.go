@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"testing"
 
 	"github.com/scbench/scbench/anndata"
@@ -27,19 +26,7 @@ func BenchmarkGramRealChunk(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cnt := make([]int, h.Cols)
-	for _, c := range h.Indices {
-		cnt[c]++
-	}
-	order := make([]int, h.Cols)
-	for j := range order {
-		order[j] = j
-	}
-	slices.SortStableFunc(order, func(x, y int) int { return cnt[x] - cnt[y] })
-	rank := make([]int32, h.Cols)
-	for r, j := range order {
-		rank[j] = int32(r)
-	}
+	rank := densityRank(h)
 	nb := (h.Cols + gramBlock - 1) / gramBlock
 	for _, threads := range benchThreadSettings {
 		b.Run(threadName(threads)+"/model", func(b *testing.B) { benchGram(b, threads, h, rank) })
