@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -68,6 +69,18 @@ type EigOptions struct {
 	// reproducible.
 	Seed uint64
 
+	// Float32 runs EigSymTop's Lanczos products with a copy of A rounded
+	// to float32 (half the memory traffic, twice the SIMD lanes), then
+	// refines the k pairs by one Rayleigh-Ritz step with A itself, in
+	// float64, and checks their residuals against Tol there. A product in
+	// float32 is accurate to about 1e-6 of ||A||, so this suits a
+	// tolerance well above that, such as PCA's 1e-3 of each eigenvalue;
+	// where the refined pairs miss Tol (a tolerance too fine for float32),
+	// EigSymTop solves again in float64. It costs a float32 copy of A
+	// (d² * 4 bytes) and k more products in float64. EigSymTopOp ignores
+	// it.
+	Float32 bool
+
 	// Info, when not nil, receives counts of the work done.
 	Info *EigInfo
 }
@@ -75,6 +88,7 @@ type EigOptions struct {
 // EigInfo reports what EigSymTop did.
 type EigInfo struct {
 	Full      bool    // solved by the dense eigendecomposition
+	Float32   bool    // the pairs came from float32 products, refined in float64 (EigOptions.Float32)
 	MatVecs   int     // matrix-vector products with A
 	Restarts  int     // Rayleigh-Ritz extractions
 	BlockSize int     // vectors per product
@@ -114,18 +128,24 @@ func EigSymTop(a blas64.General, k int, opts *EigOptions) ([]float64, blas64.Gen
 	if d > 0 && (a.Stride < d || len(a.Data) < (d-1)*a.Stride+d) {
 		return nil, blas64.General{}, fmt.Errorf("linalg: EigSymTop: %dx%d matrix with stride %d has %d elements", d, d, a.Stride, len(a.Data))
 	}
-	for i := 0; i < d; i++ {
-		for j, x := range a.Data[i*a.Stride : i*a.Stride+d] {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, blas64.General{}, fmt.Errorf("linalg: EigSymTop: matrix element (%d, %d) is %v", i, j, x)
-			}
-		}
-	}
 	o := eigDefaults(opts)
 	if o.BlockSize <= 0 {
 		o.BlockSize = 8
 		if d > 2048 {
 			o.BlockSize = 16
+		}
+	}
+	if o.Float32 && k > 0 && k <= d && !fullFactorApplies(d, k, o) {
+		// The float32 copy checks that A is finite on the way.
+		if vals, vecs, ok := eigSymTopFloat32(a, k, o); ok {
+			return vals, vecs, nil
+		}
+	}
+	for i := 0; i < d; i++ {
+		for j, x := range a.Data[i*a.Stride : i*a.Stride+d] {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, blas64.General{}, fmt.Errorf("linalg: EigSymTop: matrix element (%d, %d) is %v", i, j, x)
+			}
 		}
 	}
 	op := operator{
@@ -138,6 +158,105 @@ func EigSymTop(a blas64.General, k int, opts *EigOptions) ([]float64, blas64.Gen
 		flops: 2 * float64(d) * float64(d),
 	}
 	return eigSymTop(op, k, o)
+}
+
+// eigSymTopFloat32 is EigSymTop with float32 products (EigOptions.Float32)
+// and a float64 Rayleigh-Ritz step, for a k that Lanczos takes (see
+// fullFactorApplies). ok is false, and nothing is returned, when A is not
+// finite in float32, the solve failed, or the refined pairs miss the
+// tolerance: the caller then checks A and solves in float64.
+func eigSymTopFloat32(a blas64.General, k int, o EigOptions) (vals []float64, vecs blas64.General, ok bool) {
+	threads := 0
+	if g, isGo := o.BLAS.(*Go); isGo {
+		threads = g.nthreads()
+	}
+	single, finite := newSingleOp(a, threads)
+	if !finite {
+		return nil, blas64.General{}, false
+	}
+	d := a.Rows
+	op := operator{d: d, dense: &a, apply: single.apply, flops: 2 * float64(d) * float64(d)}
+	tol := o.Tol
+	if tol == 0 {
+		tol = 1e-10
+	}
+	info := o.Info
+	if info == nil {
+		info = new(EigInfo)
+	}
+	// The Lanczos run stops at 0.9 tol: the rounding of A adds to each
+	// residual (about in quadrature), and a refined pair just over tol
+	// would cost a whole float64 solve.
+	o.Tol, o.Info = 0.9*tol, info
+	_, v, err := eigSymTop(op, k, o)
+	if err != nil || info.Full {
+		return nil, blas64.General{}, false
+	}
+	vals, vecs, res := refineRitz(o.BLAS, a, v, o.Relative)
+	info.MatVecs += k
+	info.Flops += 2*float64(a.Rows)*float64(a.Rows)*float64(k) + 6*float64(a.Rows)*float64(k)*float64(k)
+	info.Residual = res
+	if !(res <= tol) {
+		return nil, blas64.General{}, false
+	}
+	info.Float32 = true
+	flipSigns(vecs)
+	return vals, vecs, true
+}
+
+// refineRitz returns the Rayleigh-Ritz pairs of the symmetric a on the
+// span of v's orthonormal columns (values descending, vectors d x k) and
+// the largest residual ||a x - θ x||, relative to |θ| (floored at 1e-12
+// of the largest) when relative, else to the largest |θ|.
+func refineRitz(e BLAS, a, v blas64.General, relative bool) ([]float64, blas64.General, float64) {
+	d, k := v.Rows, v.Cols
+	gen := func(r, c int) blas64.General {
+		return blas64.General{Rows: r, Cols: c, Stride: c, Data: make([]float64, r*c)}
+	}
+	av := gen(d, k)
+	e.Dgemm(blas.NoTrans, blas.NoTrans, 1, a, v, 0, av)
+	h := gen(k, k)
+	e.Dgemm(blas.Trans, blas.NoTrans, 1, v, av, 0, h)
+	for i := 0; i < k; i++ {
+		for j := i + 1; j < k; j++ {
+			x := 0.5 * (h.Data[i*k+j] + h.Data[j*k+i])
+			h.Data[i*k+j], h.Data[j*k+i] = x, x
+		}
+	}
+	theta := make([]float64, k)
+	if !syev(h.Data, k, theta) {
+		return nil, blas64.General{}, math.Inf(1)
+	}
+	// Descending: reverse the columns of Y (h) and the values.
+	for i := 0; i < k; i++ {
+		slices.Reverse(h.Data[i*k : (i+1)*k])
+	}
+	slices.Reverse(theta)
+	x, ax := gen(d, k), gen(d, k)
+	e.Dgemm(blas.NoTrans, blas.NoTrans, 1, v, h, 0, x)
+	e.Dgemm(blas.NoTrans, blas.NoTrans, 1, av, h, 0, ax)
+	scale := 0.0
+	for _, t := range theta {
+		scale = math.Max(scale, math.Abs(t))
+	}
+	worst := 0.0
+	for j := 0; j < k; j++ {
+		ss := 0.0
+		for i := 0; i < d; i++ {
+			r := ax.Data[i*k+j] - theta[j]*x.Data[i*k+j]
+			ss += r * r
+		}
+		div := scale
+		if relative {
+			div = math.Max(math.Abs(theta[j]), 1e-12*scale)
+		}
+		res := math.Sqrt(ss)
+		if div > 0 {
+			res /= div
+		}
+		worst = math.Max(worst, res)
+	}
+	return theta, x, worst
 }
 
 // EigSymTopOp is EigSymTop for a symmetric d x d matrix A given by its
@@ -210,13 +329,8 @@ func eigSymTop(op operator, k int, o EigOptions) ([]float64, blas64.General, err
 		return []float64{}, blas64.General{Rows: d, Cols: 0, Stride: 1, Data: []float64{}}, nil
 	}
 	b := o.BlockSize
-	m := o.MaxBasis
-	if m <= 0 {
-		m = k + max(k+k/2, 4*b)
-	}
-	m = max(m, k+b)
-	m = k + roundUp(m-k, b) // whole blocks after the kept k
-	if fullFactor*m > d {
+	m := basisSize(k, o)
+	if fullFactorApplies(d, k, o) {
 		info.Full = true
 		a := op.dense
 		if a == nil {
@@ -239,6 +353,24 @@ func eigSymTop(op operator, k int, o EigOptions) ([]float64, blas64.General, err
 		flipSigns(vecs)
 	}
 	return vals, vecs, err
+}
+
+// basisSize is the Lanczos basis size at a restart (EigOptions.MaxBasis).
+func basisSize(k int, o EigOptions) int {
+	b := o.BlockSize
+	m := o.MaxBasis
+	if m <= 0 {
+		m = k + max(k+k/2, 4*b)
+	}
+	m = max(m, k+b)
+	return k + roundUp(m-k, b) // whole blocks after the kept k
+}
+
+// fullFactorApplies reports whether eigSymTop would use the dense solver
+// for k pairs of a d x d matrix: when the Lanczos basis would exceed
+// d/fullFactor.
+func fullFactorApplies(d, k int, o EigOptions) bool {
+	return fullFactor*basisSize(k, o) > d
 }
 
 // formDense returns the matrix of op from its products with the columns of

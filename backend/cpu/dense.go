@@ -85,7 +85,10 @@ func (b *Backend) EigSymTopTol(a backend.Dense, k int, tol float64) ([]float64, 
 	if !(tol > 0) {
 		return nil, backend.Dense{}, fmt.Errorf("cpu: EigSymTopTol: tolerance %v is not positive", tol)
 	}
-	return b.eigSymTop("EigSymTopTol", a, k, linalg.EigOptions{Tol: tol, Relative: true}, true)
+	// Float32 products are accurate to about 1e-6 of the largest
+	// eigenvalue: ample for PCA's 1e-3, and linalg falls back to float64
+	// where the refined pairs miss tol.
+	return b.eigSymTop("EigSymTopTol", a, k, linalg.EigOptions{Tol: tol, Relative: true, Float32: tol >= float32Tol}, true)
 }
 
 // eigSymTop runs linalg.EigSymTop on the symmetric matrix whose upper
@@ -123,6 +126,10 @@ func (b *Backend) eigSymTop(name string, a backend.Dense, k int, o linalg.EigOpt
 	signVectors(n, k, v) // linalg's convention too; kept as the contract's
 	return vals, backend.Dense{Rows: n, Cols: k, Data: Wrap(v)}, nil
 }
+
+// float32Tol is the finest tolerance for which EigSymTopTol runs its
+// products in float32 (linalg.EigOptions.Float32).
+const float32Tol = 1e-4
 
 // eigSeed fixes linalg's random start, so that EigSymTop is deterministic.
 const eigSeed = 0x5cbe
