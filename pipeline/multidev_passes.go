@@ -637,7 +637,6 @@ func (m *multi) pca() error {
 
 	// Pass 3: X_pca = Z V - 1 (mu_z^T V), each device over its chunks.
 	sw = startWatch()
-	off := scoreOffset(z.Mean, v, p, k)
 	pr.Scores = make([]float32, n*k)
 	var rows atomic.Int64
 	errs := make([]error, len(m.devs))
@@ -646,7 +645,7 @@ func (m *multi) pca() error {
 		wg.Go(func() {
 			u := d.pass(pass3Name)
 			t := time.Now()
-			nr, err := m.project(d, v, p, k, off, pr.Scores)
+			nr, err := m.project(d, z.Mean, v, p, k, pr.Scores)
 			u.Seconds += time.Since(t).Seconds()
 			u.Chunks += len(d.zDev) + len(d.zHost)
 			rows.Add(int64(nr))
@@ -675,23 +674,19 @@ func (m *multi) pca() error {
 
 // project writes the centred scores of device d's chunks of Z into scores
 // (n x k) and returns the rows it did.
-func (m *multi) project(d *mdev, v []float64, p, k int, off []float64, scores []float32) (int, error) {
+func (m *multi) project(d *mdev, mean, v []float64, p, k int, scores []float32) (int, error) {
 	b := d.b
 	fail := func(z zPiece, rows int, err error) error {
 		return fmt.Errorf("pipeline: %s: device %d (%s), kept cells %d-%d: %w", pass3Name, d.i, d.name, z.kept, z.kept+rows, err)
 	}
-	vb, err := allocF64(b, p*k)
+	vecs, off, err := scoreLoadings(b, mean, v, p, k)
 	if err != nil {
 		return 0, fmt.Errorf("pipeline: %s: device %d (%s): %w", pass3Name, d.i, d.name, err)
 	}
-	defer vb.Free()
-	if err := b.Write(vb, v); err != nil {
-		return 0, fmt.Errorf("pipeline: %s: device %d (%s): %w", pass3Name, d.i, d.name, err)
-	}
-	vecs := backend.Dense{Rows: p, Cols: k, Data: vb}
-	out := sizedBuf{b: b, kind: backend.Float64}
+	defer vecs.Data.Free()
+	out := sizedBuf{b: b, kind: backend.Float32}
 	defer out.free()
-	var host []float64
+	var host []float32
 	done := 0
 	one := func(z zPiece, mat backend.CSR) error {
 		buf, err := out.get(mat.Rows * k)
@@ -705,12 +700,7 @@ func (m *multi) project(d *mdev, v []float64, p, k int, off []float64, scores []
 		if err := b.Read(host, buf); err != nil {
 			return fail(z, mat.Rows, err)
 		}
-		dst := scores[z.kept*k : (z.kept+mat.Rows)*k]
-		for i := range mat.Rows {
-			for c := range k {
-				dst[i*k+c] = float32(host[i*k+c] - off[c])
-			}
-		}
+		centreScores(scores[z.kept*k:(z.kept+mat.Rows)*k], host, off, mat.Rows, k)
 		done += mat.Rows
 		return m.canceled(pass3Name)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/scbench/scbench/anndata"
 	"github.com/scbench/scbench/backend"
-	"github.com/scbench/scbench/internal/parallel"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -786,11 +785,15 @@ func (r *runner) pca() error {
 
 	// Pass 3: X_pca = Z V - 1 (mu_z^T V).
 	sw = startWatch()
-	off := scoreOffset(z.Mean, v, p, k)
+	v32, off, err := scoreLoadings(b, z.Mean, v, p, k)
+	if err != nil {
+		return err
+	}
+	defer v32.Data.Free()
 	pr.Scores = make([]float32, n*k)
-	out := sizedBuf{b: b, kind: backend.Float64}
+	out := sizedBuf{b: b, kind: backend.Float32}
 	defer out.free()
-	var host []float64
+	var host []float32
 	row, done := 0, 0
 	nChunks := len(r.cache.mem) + r.cache.disk
 	start := time.Now()
@@ -801,21 +804,14 @@ func (r *runner) pca() error {
 			return err
 		}
 		host = grow(host, m.Rows*k)
-		if err := pt.time("Z V", func() error { return b.SpMM(m, vecs, backend.Dense{Rows: m.Rows, Cols: k, Data: scores}) }); err != nil {
+		if err := pt.time("Z V", func() error { return b.SpMM(m, v32, backend.Dense{Rows: m.Rows, Cols: k, Data: scores}) }); err != nil {
 			return fmt.Errorf("pipeline: %s, rows %d-%d of the kept cells: %w", pass3Name, row, row+m.Rows, err)
 		}
 		if err := pt.time("read", func() error { return b.Read(host, scores) }); err != nil {
 			return err
 		}
 		t := time.Now()
-		dst := pr.Scores[row*k : (row+m.Rows)*k]
-		parallel.Blocks(rowBlocks(m.Rows, k), func(_, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				for c := range k {
-					dst[i*k+c] = float32(host[i*k+c] - off[c])
-				}
-			}
-		})
+		centreScores(pr.Scores[row*k:(row+m.Rows)*k], host, off, m.Rows, k)
 		pt.parts["centre"] += time.Since(t).Seconds()
 		row += m.Rows
 		done++

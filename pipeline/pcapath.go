@@ -269,7 +269,7 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 		if !single {
 			return b.Write(buf, vs)
 		}
-		h32 = grow32(h32, len(vs))
+		h32 = grow(h32, len(vs))
 		for i, x := range vs {
 			h32[i] = float32(x)
 		}
@@ -279,7 +279,7 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 		if !single {
 			return b.Read(dst, buf)
 		}
-		h32 = grow32(h32, len(dst))
+		h32 = grow(h32, len(dst))
 		if err := b.Read(h32[:len(dst)], buf); err != nil {
 			return err
 		}
@@ -398,11 +398,4 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 		copy(v[i*k:(i+1)*k], vecs.Data[i*vecs.Stride:i*vecs.Stride+k])
 	}
 	return vals, v, nil
-}
-
-func grow32(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }

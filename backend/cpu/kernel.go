@@ -7,11 +7,27 @@ import "slices"
 // having stopped early, when a column index is outside [0, rows).
 type rowKernel func(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
 
+// rowKernel32 is a row kernel of float32 SpMM (mat and vec float32,
+// summed in float32) on panels of width columns.
+type rowKernel32 struct {
+	width int
+	fn    func(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
+}
+
+// spmm32KernelSet is one instruction set's float32 SpMM kernels, for the
+// tests.
+type spmm32KernelSet struct {
+	name string
+	ks   []rowKernel32
+	ok   bool // the CPU runs them
+}
+
 // rowKernels are the assembly kernels of one instruction set, widest
 // first.
 type rowKernels struct {
 	name        string
 	spmm, spmmt [3]rowKernel
+	spmm32      []rowKernel32
 	gram        gramKernel
 }
 
@@ -48,6 +64,46 @@ func (ks *rowKernels) spmmRow(idx []int32, val []float32, bs []float64, rows, k 
 			s += float64(val[q]) * bs[int(c)*k+j]
 		}
 		o[j] = s
+	}
+	return true
+}
+
+// spmmRow32 is spmmRow for float32 bs and o, summed in float32 (the last
+// k%4 columns in Go, also in float32).
+func (ks *rowKernels) spmmRow32(idx []int32, val []float32, bs []float32, rows, k int, o []float32) bool {
+	n := len(idx)
+	if n == 0 {
+		clear(o)
+		return true
+	}
+	j := 0
+	for _, kern := range ks.spmm32 {
+		for ; j+kern.width <= k; j += kern.width {
+			if !kern.fn(n, &idx[0], &val[0], &bs[j], k*4, rows, &o[j]) {
+				return false
+			}
+		}
+	}
+	for ; j < k; j++ {
+		var s float32
+		for q, c := range idx {
+			if uint(c) >= uint(rows) {
+				return false
+			}
+			s += val[q] * bs[int(c)*k+j]
+		}
+		o[j] = s
+	}
+	return true
+}
+
+// spmmRows32 is spmmRows for float32 (spmmRow32).
+func (ks *rowKernels) spmmRows32(ptr []int64, idx []int32, val []float32, lo, hi int, bs []float32, rows, k int, outs []float32) bool {
+	for i := lo; i < hi; i++ {
+		a, z := ptr[i], ptr[i+1]
+		if !ks.spmmRow32(idx[a:z], val[a:z], bs, rows, k, outs[i*k:i*k+k]) {
+			return false
+		}
 	}
 	return true
 }

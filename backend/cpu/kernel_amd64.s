@@ -449,3 +449,198 @@ z4:
 zdone:
 	VZEROUPPER
 	RET
+
+// SpMM on float32 panels: vec[0:w] = sum over q of val[q] * mat[idx[q]][0:w],
+// mat and vec float32, summed in float32. The frame is the row kernels'
+// (mat and vec point at float32). Two chains of sums (even and odd
+// values) hide the FMA latency where a value has several registers of
+// columns; one register gets four.
+
+// NEXTS(off, reg) is NEXT for float32: the value broadcast into reg as is.
+#define NEXTS(off, reg) \
+	MOVLQSX off(SI)(CX*4), AX \
+	CMPQ AX, R9 \
+	JAE bad \
+	IMULQ R8, AX \
+	VBROADCASTSS off(DI)(CX*4), reg
+
+// FMA4Z(b, a0, a1, a2, a3): a0..a3 += b times the 64 floats at row AX.
+#define FMA4Z(b, a0, a1, a2, a3) \
+	VFMADD231PS (DX)(AX*1), b, a0 \
+	VFMADD231PS 64(DX)(AX*1), b, a1 \
+	VFMADD231PS 128(DX)(AX*1), b, a2 \
+	VFMADD231PS 192(DX)(AX*1), b, a3
+
+// FMA2Z(b, a0, a1): a0, a1 += b times the 32 floats at row AX.
+#define FMA2Z(b, a0, a1) \
+	VFMADD231PS (DX)(AX*1), b, a0 \
+	VFMADD231PS 64(DX)(AX*1), b, a1
+
+// FMA4Y(b, a0, a1, a2, a3): a0..a3 += b times the 32 floats at row AX.
+#define FMA4Y(b, a0, a1, a2, a3) \
+	VFMADD231PS (DX)(AX*1), b, a0 \
+	VFMADD231PS 32(DX)(AX*1), b, a1 \
+	VFMADD231PS 64(DX)(AX*1), b, a2 \
+	VFMADD231PS 96(DX)(AX*1), b, a3
+
+// FMA1(b, a): a += b times the register's width of floats at row AX.
+#define FMA1(b, a) VFMADD231PS (DX)(AX*1), b, a
+
+// LOOP2(label, tail, next0, fma0, next1, fma1): the two-chain loop over
+// the values, two at a time, then the odd one.
+#define LOOP2(label, tail, done, next0, fma0, next1, fma1) \
+	CMPQ CX, $-2 \
+	JG   tail \
+label: \
+	next0 \
+	fma0 \
+	next1 \
+	fma1 \
+	ADDQ $2, CX \
+	CMPQ CX, $-2 \
+	JLE  label \
+tail: \
+	TESTQ CX, CX \
+	JE    done \
+	next0 \
+	fma0 \
+done:
+
+// LOOP4(label, tail, tailloop, done, reg, fma0..fma3): the four-chain loop
+// of a one-register width, then the rest one at a time into chain 0.
+#define LOOP4(label, tail, tailloop, done, reg, fma0, fma1, fma2, fma3) \
+	CMPQ CX, $-4 \
+	JG   tail \
+label: \
+	NEXTS(0, reg) \
+	fma0 \
+	NEXTS(4, reg) \
+	fma1 \
+	NEXTS(8, reg) \
+	fma2 \
+	NEXTS(12, reg) \
+	fma3 \
+	ADDQ $4, CX \
+	CMPQ CX, $-4 \
+	JLE  label \
+tail: \
+	TESTQ CX, CX \
+	JE    done \
+tailloop: \
+	NEXTS(0, reg) \
+	fma0 \
+	INCQ CX \
+	JNZ  tailloop \
+done:
+
+// func spmmRow64s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
+//
+// AVX-512: 64 columns, four ZMM per chain.
+TEXT ·spmmRow64s(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	LOOP2(loop64s, tail64s, store64s, NEXTS(0, Z4), FMA4Z(Z4, Z0, Z1, Z2, Z3), NEXTS(4, Z5), FMA4Z(Z5, Z6, Z7, Z8, Z9))
+	VADDPS  Z6, Z0, Z0
+	VADDPS  Z7, Z1, Z1
+	VADDPS  Z8, Z2, Z2
+	VADDPS  Z9, Z3, Z3
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z1, 64(R10)
+	VMOVUPS Z2, 128(R10)
+	VMOVUPS Z3, 192(R10)
+	EPILOGUE
+
+// func spmmRow32s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
+//
+// AVX-512: 32 columns, two ZMM per chain.
+TEXT ·spmmRow32s(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	LOOP2(loop32s, tail32s, store32s, NEXTS(0, Z4), FMA2Z(Z4, Z0, Z1), NEXTS(4, Z5), FMA2Z(Z5, Z6, Z7))
+	VADDPS  Z6, Z0, Z0
+	VADDPS  Z7, Z1, Z1
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z1, 64(R10)
+	EPILOGUE
+
+// func spmmRow16s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
+//
+// AVX-512: 16 columns, one ZMM, four chains.
+TEXT ·spmmRow16s(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	LOOP4(loop16s, tail16s, tailloop16s, store16s, Z4, FMA1(Z4, Z0), FMA1(Z4, Z1), FMA1(Z4, Z2), FMA1(Z4, Z3))
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z3, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, (R10)
+	EPILOGUE
+
+// func spmmRow32sAVX2(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
+//
+// AVX2: 32 columns, four YMM per chain.
+TEXT ·spmmRow32sAVX2(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	LOOP2(loop32y, tail32y, store32y, NEXTS(0, Y4), FMA4Y(Y4, Y0, Y1, Y2, Y3), NEXTS(4, Y5), FMA4Y(Y5, Y6, Y7, Y8, Y9))
+	VADDPS  Y6, Y0, Y0
+	VADDPS  Y7, Y1, Y1
+	VADDPS  Y8, Y2, Y2
+	VADDPS  Y9, Y3, Y3
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y2, 64(R10)
+	VMOVUPS Y3, 96(R10)
+	EPILOGUE
+
+// func spmmRow8s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
+//
+// AVX2: 8 columns, one YMM, four chains.
+TEXT ·spmmRow8s(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	LOOP4(loop8s, tail8s, tailloop8s, store8s, Y4, FMA1(Y4, Y0), FMA1(Y4, Y1), FMA1(Y4, Y2), FMA1(Y4, Y3))
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y3, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	EPILOGUE
+
+// func spmmRow4s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
+//
+// AVX2: 4 columns, one XMM, four chains.
+TEXT ·spmmRow4s(SB), NOSPLIT, $0-57
+	PROLOGUE
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	LOOP4(loop4s, tail4s, tailloop4s, store4s, X4, FMA1(X4, X0), FMA1(X4, X1), FMA1(X4, X2), FMA1(X4, X3))
+	VADDPS  X1, X0, X0
+	VADDPS  X3, X2, X2
+	VADDPS  X2, X0, X0
+	VMOVUPS X0, (R10)
+	EPILOGUE

@@ -15,3 +15,6 @@ type gramKernelSet struct {
 
 // gramKernelSets lists none: there are no assembly kernels here.
 func gramKernelSets() []gramKernelSet { return nil }
+
+// spmm32KernelSets lists none: there are no assembly kernels here.
+func spmm32KernelSets() []spmm32KernelSet { return nil }

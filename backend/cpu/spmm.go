@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/scbench/scbench/backend"
@@ -9,10 +10,12 @@ import (
 
 // SpMM computes out = m * b, one output row per stored row, each the sum of
 // the rows of b picked by the row's column indices, scaled by its values.
-// Float32 operands are accumulated in float64 and rounded once. Float64
-// ones run on the assembly row kernels where the CPU has AVX2 and FMA
-// (kernel_amd64.s), which fuse the multiply-adds. A column index outside
-// the matrix is an ErrShape error (out is then undefined).
+// Both kinds run on the assembly row kernels where the CPU has AVX2 and
+// FMA (kernel_amd64.s), which fuse the multiply-adds; float32 operands are
+// then summed in float32, as a GPU does (half the bytes of b per value,
+// which bound the product: PCA's scores take float32 loadings), and in
+// float64, rounded once, without the kernels. A column index outside the
+// matrix is an ErrShape error (out is then undefined).
 func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error {
 	h, err := view("matrix", m)
 	if err != nil {
@@ -84,6 +87,17 @@ func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error
 		outs, err := slice[float32]("out.Data", out.Data, h.Rows*k)
 		if err != nil {
 			return fmt.Errorf("cpu: SpMM: %w", err)
+		}
+		if b.kern != nil && b.kern.spmm32 != nil {
+			bounds := b.splitRows(h.Indptr)
+			ok := make([]bool, len(bounds)-1)
+			parallel(len(bounds)-1, func(p int) {
+				ok[p] = b.kern.spmmRows32(h.Indptr, h.Indices, h.Data, bounds[p], bounds[p+1], bs, h.Cols, k, outs)
+			})
+			if slices.Contains(ok, false) {
+				return errBadIndex("SpMM", h.Cols)
+			}
+			return nil
 		}
 		var bad atomic.Bool
 		b.forRows(h.Indptr, func(lo, hi int) {
