@@ -80,8 +80,9 @@
 // all scaled genes, as scanpy divides by the sum of the per-gene
 // variances, not only the leading ones).
 //
-// Pass 3, over the cache: X_pca = Z V - 1 (mu^T V) with SpMM; the centred
-// matrix, dense, is never formed. Component signs follow scanpy's arpack
+// Pass 3, over the cache: X_pca = Z V - 1 (mu^T V) with SpMM, V rounded
+// to float32 (reading V's rows bounds the product; see scoreLoadings);
+// the centred matrix, dense, is never formed. Component signs follow scanpy's arpack
 // path, sklearn's svd_flip(u, v) deciding on u: each component's score of
 // largest magnitude (the first such cell) is made positive, and its
 // loadings follow. EigSymTop signs the loadings by their largest

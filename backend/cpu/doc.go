@@ -38,7 +38,9 @@
 // for PCA's matrix-free eigensolve) run, on float64 operands, on AVX2+FMA
 // row kernels in assembly (kernel_amd64.s; the build tag noasm, or a CPU
 // without them, leaves the Go loops): a row's values times panels of 16,
-// 8 and 4 columns of B. SpMM keeps the output row in registers and takes
+// 8 and 4 columns of B. SpMM on float32 operands (PCA's scores) has its
+// own kernels, summing in float32: panels of 64, 32 and 16 columns with
+// AVX-512, 32, 8 and 4 with AVX2. SpMM keeps the output row in registers and takes
 // several values at a time into separate sums, as one chain of FMAs per
 // column group would wait on the FMA latency; SpMMT keeps the row of B in
 // registers and adds into rows of out. On synth5k's scaled HVG matrix
@@ -64,5 +66,7 @@
 // Gemm and EigSymTop run on package linalg (its process-wide BLAS engine
 // and its block Lanczos eigensolver), with a fixed seed. EigSymTopTol, not
 // part of backend.Backend, is EigSymTop converged to a residual relative
-// to each eigenvalue, which PCA asks for (package pipeline).
+// to each eigenvalue, which PCA asks for (package pipeline); for PCA's
+// tolerance it runs the Lanczos products in float32, refined in float64
+// (linalg.EigOptions.Float32).
 package cpu
