@@ -21,12 +21,29 @@ func unshuffle4Wide(dst, src []byte, n int) int {
 	}
 	_ = dst[4*n-1]
 	_ = src[4*n-1]
-	if 4*n >= ntMin && uintptr(unsafe.Pointer(&dst[0]))%16 == 0 {
-		unshuffle4NT(&dst[0], &src[0], n, groups)
-	} else {
+	if 4*n < ntMin {
 		unshuffle4SSE2(&dst[0], &src[0], n, groups)
+		return 16 * groups
 	}
-	return 16 * groups
+	// The non-temporal stores need dst 16-byte aligned. A zarr chunk
+	// decoded straight into a row chunk's CSR starts wherever its first
+	// value falls, 4-byte aligned at best: the first one to three
+	// elements go in Go, the rest from the aligned address (the kernel
+	// takes n as the streams' stride, so it can start at element h).
+	mis := uintptr(unsafe.Pointer(&dst[0])) % 16
+	if mis%4 != 0 {
+		unshuffle4SSE2(&dst[0], &src[0], n, groups)
+		return 16 * groups
+	}
+	h := int(16-mis) % 16 / 4
+	for i := range h {
+		dst[4*i], dst[4*i+1], dst[4*i+2], dst[4*i+3] = src[i], src[n+i], src[2*n+i], src[3*n+i]
+	}
+	groups = (n - h) / 16
+	if groups > 0 {
+		unshuffle4NT(&dst[4*h], &src[h], n, groups)
+	}
+	return h + 16*groups
 }
 
 // unshuffle4NT is unshuffle4SSE2 with non-temporal stores, which write

@@ -11,13 +11,16 @@ import (
 // the build has one) and the portable loop on their own, against the
 // reference shuffle, on block sizes around the kernels' step of 16
 // elements, from offsets that leave the streams and the output unaligned,
-// and checks that neither writes past the block. The largest block, at
-// offset 0, takes the non-temporal stores (64 KiB and more, the output
-// 16-byte aligned); at the odd offsets the plain ones.
+// and checks that neither writes past the block. The blocks of 64 KiB and
+// more take the non-temporal stores: at offset 0 from the start, at
+// offsets 4, 8 and 12 after a head of one to three elements in Go; at the
+// odd offsets the plain stores.
 func TestUnshuffle4Kernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, n := range []int{0, 1, 3, 8, 15, 16, 17, 31, 33, 47, 64, 129, 1000, 4093, 32768 + 5} {
-		for _, off := range []int{0, 1, 3} {
+	// n from 16384 on takes the non-temporal path (ntMin); offsets 4, 8
+	// and 12 make its Go head of one to three elements.
+	for _, n := range []int{0, 1, 3, 8, 15, 16, 17, 31, 33, 47, 64, 129, 1000, 4093, 16384, 16384 + 1, 16384 + 19, 32768 + 5} {
+		for _, off := range []int{0, 1, 3, 4, 8, 12} {
 			src := make([]byte, 4*n)
 			for i := range src {
 				src[i] = byte(rng.Uint32())
