@@ -841,6 +841,9 @@ func (r *runner) pca() error {
 	if row != n {
 		return fmt.Errorf("pipeline: %s: the cache held %d rows, want %d", pass3Name, row, n)
 	}
+	// Once read, the file says whether it stayed direct (a slow disk turns
+	// direct I/O off after its first writes).
+	res.Report.CacheDirect = r.cache.DirectIO()
 	t := time.Now()
 	flipSigns(pr.Scores, n, pr.Loadings, p, k)
 	pt.parts["signs"] = time.Since(t).Seconds()

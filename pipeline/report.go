@@ -35,7 +35,9 @@ type Report struct {
 	PeakRSS    int64  `json:"peak_rss_bytes"`
 	CacheBytes int64  `json:"cache_bytes,omitempty"` // the HVG-subset matrix kept between passes 2 and 3
 	CacheDisk  bool   `json:"cache_on_disk,omitempty"`
-	// CacheDirect: the cache's file bypassed the page cache (direct I/O).
+	// CacheDirect: the cache's file bypassed the page cache (direct I/O),
+	// all of it (a disk found slow at the first writes turns it off; a run
+	// that stops before pass 3 reports what the file started with).
 	CacheDirect bool   `json:"cache_direct_io,omitempty"`
 	HeldBytes   int64  `json:"held_bytes,omitempty"` // pass 1's chunks kept in memory for pass 2 (0: pass 2 re-read the store)
 	PCAPath     string `json:"pca_path,omitempty"`   // "covariance" or "matrix-free" (see the package documentation)

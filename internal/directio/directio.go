@@ -41,10 +41,15 @@ const (
 	bufSize = 4 << 20 // bytes per direct write and read
 	// slowProbe and slowRate: below slowRate bytes a second over the first
 	// slowProbe bytes of direct writes, the disk is too slow for direct
-	// I/O (pass 3 at 1.3M cells reads the 2.9 GB file in about 5 s of
-	// compute: 0.6 GB/s; this VM's disk writes 1.7 GB/s direct).
+	// I/O. The page cache is dear too: at 1.3M cells its copies of the
+	// 2.9 GB file cost about 8 CPU-seconds (4 s of pass 2 on two cores),
+	// and pay only where pass 3, whose product takes about 2.4 s, would
+	// wait longer than that on the disk: 2.9 GB in more than 6.4 s, below
+	// about 0.45 GB/s. (This VM's disk writes 1.5-1.7 GB/s direct, but a
+	// first write of the file can stall: at 1e9 the probe sent whole runs
+	// through the page cache.)
 	slowProbe = 64 << 20
-	slowRate  = 1e9
+	slowRate  = 0.45e9
 	nbuf      = 12 // write buffers (48 MiB): more than a chunk of the cache (46 MB at 1.3M cells), which pass 2 writes at once; with 3, pass 2 waited 0.57 s a GB on the disk
 )
 
