@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"math"
 	"os"
 	"slices"
 	"testing"
@@ -58,26 +57,5 @@ func TestCompareBackendsOnStore(t *testing.T) {
 	if !slices.Equal(dev.HVGIndex, host.HVGIndex) {
 		t.Errorf("the highly variable genes differ")
 	}
-	e, at := maxRelErr(t, "variance", dev.PCA.Variance, host.PCA.Variance)
-	t.Logf("PCA variance: max relative difference %.2g (component %d)", e, at)
-	if e > 2*pcaTol {
-		t.Errorf("PCA variances differ by %g at component %d (limit %g)", e, at, 2*pcaTol)
-	}
-	n, k := dev.Obs.NKept, dev.PCA.NComps
-	worst := 1.0
-	for c := range min(20, k) {
-		a, b := make([]float64, n), make([]float64, n)
-		for i := range n {
-			a[i], b[i] = float64(dev.PCA.Scores[i*k+c]), float64(host.PCA.Scores[i*k+c])
-		}
-		r := pearson(a, b)
-		if math.IsNaN(r) {
-			r = 0
-		}
-		worst = min(worst, r)
-	}
-	t.Logf("X_pca: min correlation over the first 20 components %.6f", worst)
-	if worst < 0.9999 {
-		t.Errorf("X_pca scores differ: min correlation %.6f over the first 20 components", worst)
-	}
+	checkPCAAgree(t, dev, host)
 }

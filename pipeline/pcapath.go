@@ -231,18 +231,27 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 		}
 	}
 	pt := newPartTimer(b)
-	// With Z on a device that can transpose it, Zᵀ is formed once and
-	// applied as SpMM(Zᵀ, ·): a row-parallel product, many times faster on
-	// a GPU than SpMMT's walk over Z's rows (see backend.Transposer).
+	// With Z held (on the device, or uploaded in memory) by a backend that
+	// can transpose it, Zᵀ is formed once and applied as SpMM(Zᵀ, ·): a
+	// row-parallel product, many times faster on a GPU than SpMMT's walk
+	// over Z's rows (see backend.Transposer), and on the CPU it lets both
+	// products run on the float32 SpMM kernels.
+	held, room := r.zDev, r.deviceBudget()
+	if !r.zResident {
+		held = nil
+		if b.Device().Memory == 0 { // a host backend: mats share the cache's memory
+			held, room = mats, r.cache.budget // mats is nil when the cache went to disk
+		}
+	}
 	var zT []backend.CSR
 	defer func() {
 		for _, m := range zT {
 			m.Free()
 		}
 	}()
-	if tr, ok := b.(backend.Transposer); ok && r.zResident && 2*r.res.Report.CacheBytes <= r.deviceBudget() {
+	if tr, ok := b.(backend.Transposer); ok && held != nil && 2*r.res.Report.CacheBytes <= room {
 		err := pt.time("transpose", func() error {
-			for _, m := range r.zDev {
+			for _, m := range held {
 				t, err := tr.Transpose(m)
 				if err != nil {
 					return err
@@ -255,10 +264,11 @@ func (r *runner) eigenMatrixFree(k int) ([]float64, []float64, error) {
 			return nil, nil, fmt.Errorf("pipeline: transposing the scaled HVG matrix on the device: %w", err)
 		}
 	}
-	// On that path the vectors cross to the device in float32 (the
-	// kernels accumulate in float64): half the bytes of the products'
-	// random reads of Z V, and a relative perturbation of the operator of
-	// about 1e-7, far below the solver's tolerance (pcaTol).
+	// On that path the vectors cross to the device in float32: half the
+	// bytes of the products' random reads of Z V, and a relative
+	// perturbation of the operator of about 1e-7 (the GPU kernels sum in
+	// float64) to 1e-6 (the CPU's sum in float32, over a few hundred
+	// values a row), far below the solver's tolerance (pcaTol).
 	single := zT != nil
 	kind := backend.Float64
 	if single {

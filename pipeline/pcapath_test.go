@@ -135,8 +135,10 @@ func TestHeldChunks(t *testing.T) {
 }
 
 // TestMatrixFreeOnDisk: when the cache of Z ends up on disk anyway, the
-// matrix-free eigensolve re-reads it for every product, with the same
-// result as from memory, and says so in the report.
+// matrix-free eigensolve re-reads it for every product, and says so in
+// the report. Its result agrees with the one from memory to the solver's
+// tolerance, not bit for bit: from memory the CPU backend applies Zᵀ as
+// the product with a transpose, in float32.
 func TestMatrixFreeOnDisk(t *testing.T) {
 	rng := rand.New(rand.NewPCG(47, 48))
 	x := randomCounts(rng, 901, 433)
@@ -160,8 +162,5 @@ func TestMatrixFreeOnDisk(t *testing.T) {
 	if len(runs[1].Report.Warnings) == 0 {
 		t.Error("no warning about the on-disk cache")
 	}
-	a, b := runs[0].PCA, runs[1].PCA
-	if !slices.Equal(a.Variance, b.Variance) || !slices.Equal(a.Scores, b.Scores) {
-		t.Error("matrix-free PCA differs between the cache in memory and on disk")
-	}
+	checkPCAAgree(t, runs[0], runs[1])
 }

@@ -135,6 +135,35 @@ func maxRelErr(t testing.TB, what string, got, want []float64) (float64, int) {
 	return worst, at
 }
 
+// checkPCAAgree checks that two runs' PCAs agree as two solves to pcaTol
+// may: variances within 2 pcaTol relative, the first 20 components'
+// scores correlated to 0.9999 or more. It logs both figures.
+func checkPCAAgree(t *testing.T, a, b *Result) {
+	t.Helper()
+	e, at := maxRelErr(t, "variance", a.PCA.Variance, b.PCA.Variance)
+	t.Logf("PCA variance: max relative difference %.2g (component %d)", e, at)
+	if e > 2*pcaTol {
+		t.Errorf("PCA variances differ by %g at component %d (limit %g)", e, at, 2*pcaTol)
+	}
+	n, k := a.Obs.NKept, a.PCA.NComps
+	worst := 1.0
+	for c := range min(20, k) {
+		x, y := make([]float64, n), make([]float64, n)
+		for i := range n {
+			x[i], y[i] = float64(a.PCA.Scores[i*k+c]), float64(b.PCA.Scores[i*k+c])
+		}
+		r := pearson(x, y)
+		if math.IsNaN(r) {
+			r = 0
+		}
+		worst = min(worst, r)
+	}
+	t.Logf("X_pca: min correlation over the first 20 components %.6f", worst)
+	if worst < 0.9999 {
+		t.Errorf("X_pca scores differ: min correlation %.6f over the first 20 components", worst)
+	}
+}
+
 // pearson returns the correlation of x and y.
 func pearson(x, y []float64) float64 {
 	n := float64(len(x))
