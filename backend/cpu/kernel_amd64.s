@@ -613,20 +613,26 @@ TEXT ·spmmRow32sAVX2(SB), NOSPLIT, $0-57
 	VMOVUPS Y3, 96(R10)
 	EPILOGUE
 
+// SPMM1S(loop, tail, tailloop, store, b, a0, a1, a2, a3) is the body of a
+// one-register float32 SpMM kernel (YMM or XMM): four chains of sums,
+// added and stored at the end.
+#define SPMM1S(loop, tail, tailloop, store, b, a0, a1, a2, a3) \
+	VXORPS a0, a0, a0 \
+	VXORPS a1, a1, a1 \
+	VXORPS a2, a2, a2 \
+	VXORPS a3, a3, a3 \
+	LOOP4(loop, tail, tailloop, store, b, FMA1(b, a0), FMA1(b, a1), FMA1(b, a2), FMA1(b, a3)) \
+	VADDPS  a1, a0, a0 \
+	VADDPS  a3, a2, a2 \
+	VADDPS  a2, a0, a0 \
+	VMOVUPS a0, (R10)
+
 // func spmmRow8s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
 //
 // AVX2: 8 columns, one YMM, four chains.
 TEXT ·spmmRow8s(SB), NOSPLIT, $0-57
 	PROLOGUE
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	LOOP4(loop8s, tail8s, tailloop8s, store8s, Y4, FMA1(Y4, Y0), FMA1(Y4, Y1), FMA1(Y4, Y2), FMA1(Y4, Y3))
-	VADDPS  Y1, Y0, Y0
-	VADDPS  Y3, Y2, Y2
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R10)
+	SPMM1S(loop8s, tail8s, tailloop8s, store8s, Y4, Y0, Y1, Y2, Y3)
 	EPILOGUE
 
 // func spmmRow4s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
@@ -634,13 +640,5 @@ TEXT ·spmmRow8s(SB), NOSPLIT, $0-57
 // AVX2: 4 columns, one XMM, four chains.
 TEXT ·spmmRow4s(SB), NOSPLIT, $0-57
 	PROLOGUE
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	LOOP4(loop4s, tail4s, tailloop4s, store4s, X4, FMA1(X4, X0), FMA1(X4, X1), FMA1(X4, X2), FMA1(X4, X3))
-	VADDPS  X1, X0, X0
-	VADDPS  X3, X2, X2
-	VADDPS  X2, X0, X0
-	VMOVUPS X0, (R10)
+	SPMM1S(loop4s, tail4s, tailloop4s, store4s, X4, X0, X1, X2, X3)
 	EPILOGUE
