@@ -77,8 +77,10 @@ type EigOptions struct {
 	// tolerance well above that, such as PCA's 1e-3 of each eigenvalue;
 	// where the refined pairs miss Tol (a tolerance too fine for float32),
 	// EigSymTop solves again in float64. It costs a float32 copy of A
-	// (d² * 4 bytes) and k more products in float64. EigSymTopOp ignores
-	// it.
+	// (d² * 4 bytes) and k more products in float64. It needs the AVX2 or
+	// AVX-512 kernels: without them (other architectures, the noasm build)
+	// it is ignored, the portable float32 kernel being slower than the
+	// float64 engine. EigSymTopOp ignores it.
 	Float32 bool
 
 	// Info, when not nil, receives counts of the work done.
@@ -135,7 +137,7 @@ func EigSymTop(a blas64.General, k int, opts *EigOptions) ([]float64, blas64.Gen
 			o.BlockSize = 16
 		}
 	}
-	if o.Float32 && k > 0 && k <= d && !fullFactorApplies(d, k, o) {
+	if o.Float32 && singleFast() && k > 0 && k <= d && !fullFactorApplies(d, k, o) {
 		// The float32 copy checks that A is finite on the way.
 		if vals, vecs, ok := eigSymTopFloat32(a, k, o); ok {
 			return vals, vecs, nil

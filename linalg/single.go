@@ -161,6 +161,11 @@ func splitRange(n, parts int) [][2]int {
 	return out
 }
 
+// singleFast reports whether the CPU has a SIMD kernel for the float32
+// products: the portable one runs at a fiftieth of the AVX-512 kernel's
+// speed (BenchmarkSingleApply), slower than the float64 engine.
+func singleFast() bool { return bestSingleKernel().name != singleGo.name }
+
 // bestSingleKernel is the last (fastest) of singleKernels.
 func bestSingleKernel() singleKernel {
 	ks := singleKernels()
