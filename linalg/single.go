@@ -126,7 +126,7 @@ func (s *singleOp) rows(i0, R, panels int, x []float32, dst blas64.General, y []
 	d, b := s.d, dst.Cols
 	for q := 0; q < panels; q++ {
 		s.kern.fn(d, s.a[i0*d:], d, x[q*d*singleCols:(q+1)*d*singleCols], y[:R*singleCols])
-		store(dst, i0, R, q, b, y)
+		widenRows(dst, i0, R, q, b, y)
 	}
 }
 
@@ -135,12 +135,12 @@ func (s *singleOp) rowsGo(i, panels int, x []float32, dst blas64.General, y []fl
 	d, b := s.d, dst.Cols
 	for q := 0; q < panels; q++ {
 		skernGo(d, s.a[i*d:], d, x[q*d*singleCols:(q+1)*d*singleCols], y[:singleCols])
-		store(dst, i, 1, q, b, y)
+		widenRows(dst, i, 1, q, b, y)
 	}
 }
 
-// store widens the R x 16 result y of panel q into dst's rows [i0, i0+R).
-func store(dst blas64.General, i0, R, q, b int, y []float32) {
+// widenRows widens the R x 16 result y of panel q into dst's rows [i0, i0+R).
+func widenRows(dst blas64.General, i0, R, q, b int, y []float32) {
 	c0 := q * singleCols
 	w := min(singleCols, b-c0)
 	for r := 0; r < R; r++ {
