@@ -1,33 +1,33 @@
 package cpu
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
-// rowKernel computes one row of SpMM or SpMMT on a float64 panel of a
-// fixed width (16, 8 or 4 columns); see kernel_amd64.s. It reports false,
-// having stopped early, when a column index is outside [0, rows).
-type rowKernel func(n int, idx *int32, val *float32, mat *float64, ld, rows int, vec *float64) bool
-
-// rowKernel32 is a row kernel of float32 SpMM (mat and vec float32,
-// summed in float32) on panels of width columns.
-type rowKernel32 struct {
+// panelKernel is a row kernel of SpMM or SpMMT on panels of width columns
+// of a T matrix (see kernel_amd64.s). It reports false, having stopped
+// early, when a column index is outside [0, rows). Float32 kernels sum in
+// float32.
+type panelKernel[T float32 | float64] struct {
 	width int
-	fn    func(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
+	fn    func(n int, idx *int32, val *float32, mat *T, ld, rows int, vec *T) bool
 }
 
 // spmm32KernelSet is one instruction set's float32 SpMM kernels, for the
 // tests.
 type spmm32KernelSet struct {
 	name string
-	ks   []rowKernel32
+	ks   []panelKernel[float32]
 	ok   bool // the CPU runs them
 }
 
-// rowKernels are the assembly kernels of one instruction set, widest
-// first.
+// rowKernels are the assembly kernels of one instruction set, each list
+// widest first.
 type rowKernels struct {
 	name        string
-	spmm, spmmt [3]rowKernel
-	spmm32      []rowKernel32
+	spmm, spmmt []panelKernel[float64]
+	spmm32      []panelKernel[float32]
 	gram        gramKernel
 }
 
@@ -35,75 +35,34 @@ type rowKernels struct {
 // [0, n), in order; w is a multiple of 4 and n >= 1. See gramColsGo.
 type gramKernel func(n int, rows *uint8, val *float64, c *float64, x *float64, w int)
 
-// panelWidths are the widths of the kernels in rowKernels.spmm and spmmt.
-var panelWidths = [3]int{16, 8, 4}
-
 // spmmRow sets o = sum over the row's values v at column c of v times
-// row c of the rows x k matrix bs, panel by panel, the last k%4 columns
-// in Go. It reports false on a column index outside [0, rows).
-func (ks *rowKernels) spmmRow(idx []int32, val []float32, bs []float64, rows, k int, o []float64) bool {
+// row c of the rows x k matrix bs, panel by panel with kernels, the
+// columns they leave (fewer than the narrowest's width) in Go, summed in
+// T. It reports false on a column index outside [0, rows).
+func spmmRow[T float32 | float64](kernels []panelKernel[T], idx []int32, val []float32, bs []T, rows, k int, o []T) bool {
 	n := len(idx)
 	if n == 0 {
 		clear(o)
 		return true
 	}
+	ld := k * int(unsafe.Sizeof(bs[0]))
 	j := 0
-	for w, kern := range ks.spmm {
-		for width := panelWidths[w]; j+width <= k; j += width {
-			if !kern(n, &idx[0], &val[0], &bs[j], k*8, rows, &o[j]) {
-				return false
-			}
-		}
-	}
-	for ; j < k; j++ {
-		var s float64
-		for q, c := range idx {
-			if uint(c) >= uint(rows) {
-				return false
-			}
-			s += float64(val[q]) * bs[int(c)*k+j]
-		}
-		o[j] = s
-	}
-	return true
-}
-
-// spmmRow32 is spmmRow for float32 bs and o, summed in float32 (the last
-// k%4 columns in Go, also in float32).
-func (ks *rowKernels) spmmRow32(idx []int32, val []float32, bs []float32, rows, k int, o []float32) bool {
-	n := len(idx)
-	if n == 0 {
-		clear(o)
-		return true
-	}
-	j := 0
-	for _, kern := range ks.spmm32 {
+	for _, kern := range kernels {
 		for ; j+kern.width <= k; j += kern.width {
-			if !kern.fn(n, &idx[0], &val[0], &bs[j], k*4, rows, &o[j]) {
+			if !kern.fn(n, &idx[0], &val[0], &bs[j], ld, rows, &o[j]) {
 				return false
 			}
 		}
 	}
 	for ; j < k; j++ {
-		var s float32
+		var s T
 		for q, c := range idx {
 			if uint(c) >= uint(rows) {
 				return false
 			}
-			s += val[q] * bs[int(c)*k+j]
+			s += T(val[q]) * bs[int(c)*k+j]
 		}
 		o[j] = s
-	}
-	return true
-}
-
-// spmmRows32 is spmmRows for float32 (spmmRow32).
-func (ks *rowKernels) spmmRows32(ptr []int64, idx []int32, val []float32, lo, hi int, bs []float32, rows, k int, outs []float32) bool {
-	for i := lo; i < hi; i++ {
-		a, z := ptr[i], ptr[i+1]
-		if !ks.spmmRow32(idx[a:z], val[a:z], bs, rows, k, outs[i*k:i*k+k]) {
-			return false
-		}
 	}
 	return true
 }
@@ -112,10 +71,10 @@ func (ks *rowKernels) spmmRows32(ptr []int64, idx []int32, val []float32, lo, hi
 // val), out row i at outs[i*k:]. (Wide products taken panel by panel over
 // blocks of rows, to keep a panel of B in cache, ran no faster at k = 100:
 // the hardware prefetchers keep up with the row-by-row gathers.)
-func (ks *rowKernels) spmmRows(ptr []int64, idx []int32, val []float32, lo, hi int, bs []float64, rows, k int, outs []float64) bool {
+func spmmRows[T float32 | float64](kernels []panelKernel[T], ptr []int64, idx []int32, val []float32, lo, hi int, bs []T, rows, k int, outs []T) bool {
 	for i := lo; i < hi; i++ {
 		a, z := ptr[i], ptr[i+1]
-		if !ks.spmmRow(idx[a:z], val[a:z], bs, rows, k, outs[i*k:i*k+k]) {
+		if !spmmRow(kernels, idx[a:z], val[a:z], bs, rows, k, outs[i*k:i*k+k]) {
 			return false
 		}
 	}
@@ -131,9 +90,9 @@ func (ks *rowKernels) spmmtRow(idx []int32, val []float32, x []float64, rows, k 
 		return true
 	}
 	j := 0
-	for w, kern := range ks.spmmt {
-		for width := panelWidths[w]; j+width <= k; j += width {
-			if !kern(n, &idx[0], &val[0], &dst[j], k*8, rows, &x[j]) {
+	for _, kern := range ks.spmmt {
+		for ; j+kern.width <= k; j += kern.width {
+			if !kern.fn(n, &idx[0], &val[0], &dst[j], k*8, rows, &x[j]) {
 				return false
 			}
 		}

@@ -68,8 +68,8 @@ func simdKernels() *rowKernels {
 	}
 	ks := &rowKernels{
 		name:   "avx2-fma",
-		spmm:   [3]rowKernel{spmmRow16, spmmRow8, spmmRow4},
-		spmmt:  [3]rowKernel{spmmtRow16, spmmtRow8, spmmtRow4},
+		spmm:   []panelKernel[float64]{{16, spmmRow16}, {8, spmmRow8}, {4, spmmRow4}},
+		spmmt:  []panelKernel[float64]{{16, spmmtRow16}, {8, spmmtRow8}, {4, spmmtRow4}},
 		gram:   gramCols,
 		spmm32: spmm32AVX2,
 	}
@@ -84,8 +84,8 @@ func simdKernels() *rowKernels {
 
 // spmm32AVX2 and spmm32AVX512 are the float32 SpMM kernels of each
 // instruction set, widest first.
-var spmm32AVX2 = []rowKernel32{{32, spmmRow32sAVX2}, {8, spmmRow8s}, {4, spmmRow4s}}
-var spmm32AVX512 = []rowKernel32{
+var spmm32AVX2 = []panelKernel[float32]{{32, spmmRow32sAVX2}, {8, spmmRow8s}, {4, spmmRow4s}}
+var spmm32AVX512 = []panelKernel[float32]{
 	{64, spmmRow64s}, {32, spmmRow32s}, {16, spmmRow16s}, {8, spmmRow8s}, {4, spmmRow4s},
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/sparse"
 )
 
 // SpMM computes out = m * b, one output row per stored row, each the sum of
@@ -40,17 +41,7 @@ func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error
 			return fmt.Errorf("cpu: SpMM: %w", err)
 		}
 		if b.kern != nil {
-			bounds := b.splitRows(h.Indptr)
-			ok := make([]bool, len(bounds)-1)
-			parallel(len(bounds)-1, func(p int) {
-				ok[p] = b.kern.spmmRows(h.Indptr, h.Indices, h.Data, bounds[p], bounds[p+1], bs, h.Cols, k, outs)
-			})
-			for _, o := range ok {
-				if !o {
-					return errBadIndex("SpMM", h.Cols)
-				}
-			}
-			return nil
+			return spmmOnKernels(b, b.kern.spmm, &h, bs, k, outs)
 		}
 		var bad atomic.Bool
 		b.forRows(h.Indptr, func(lo, hi int) {
@@ -89,15 +80,7 @@ func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error
 			return fmt.Errorf("cpu: SpMM: %w", err)
 		}
 		if b.kern != nil && b.kern.spmm32 != nil {
-			bounds := b.splitRows(h.Indptr)
-			ok := make([]bool, len(bounds)-1)
-			parallel(len(bounds)-1, func(p int) {
-				ok[p] = b.kern.spmmRows32(h.Indptr, h.Indices, h.Data, bounds[p], bounds[p+1], bs, h.Cols, k, outs)
-			})
-			if slices.Contains(ok, false) {
-				return errBadIndex("SpMM", h.Cols)
-			}
-			return nil
+			return spmmOnKernels(b, b.kern.spmm32, &h, bs, k, outs)
 		}
 		var bad atomic.Bool
 		b.forRows(h.Indptr, func(lo, hi int) {
@@ -132,6 +115,20 @@ func (b *Backend) SpMM(m backend.CSR, bd backend.Dense, out backend.Dense) error
 		}
 	default:
 		return fmt.Errorf("%w: cpu: SpMM: B is %s, want float64 or float32", backend.ErrShape, bd.Data.Kind())
+	}
+	return nil
+}
+
+// spmmOnKernels runs SpMM of h on the row kernels, the rows split between
+// the workers by their values.
+func spmmOnKernels[T float32 | float64](b *Backend, kernels []panelKernel[T], h *sparse.CSR, bs []T, k int, outs []T) error {
+	bounds := b.splitRows(h.Indptr)
+	ok := make([]bool, len(bounds)-1)
+	parallel(len(bounds)-1, func(p int) {
+		ok[p] = spmmRows(kernels, h.Indptr, h.Indices, h.Data, bounds[p], bounds[p+1], bs, h.Cols, k, outs)
+	})
+	if slices.Contains(ok, false) {
+		return errBadIndex("SpMM", h.Cols)
 	}
 	return nil
 }
