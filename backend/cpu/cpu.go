@@ -22,7 +22,7 @@ type Backend struct {
 	model   string
 	blas    linalg.BLAS // Gemm: OpenBLAS when it loads
 	eigBLAS linalg.BLAS // EigSymTop's products: the Go engine, faster than OpenBLAS for its skinny blocks
-	kern    *rowKernels // SpMM and SpMMT on float64 operands: assembly row kernels, nil without AVX2+FMA
+	kern    *rowKernels // assembly kernels of SpMM, SpMMT and the dense Gram tiles; nil without AVX2+FMA
 
 	// Scratch reused between calls: per-worker column accumulators of
 	// ColStats, and the column-blocked copy of a row batch in

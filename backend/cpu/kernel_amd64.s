@@ -96,6 +96,43 @@ q: \
 	VMOVUPD      acc, (DX)(BX*1) \
 	ADDQ         $bytes, BX
 
+// GRAM8(r0, ..., r7, bcast, w, q) does one group of columns of C in the
+// eight registers r0..r7 (w bytes each): load, every value's product,
+// store, then steps BX past the group.
+#define GRAM8(r0, r1, r2, r3, r4, r5, r6, r7, bcast, w, q) \
+	VMOVUPD     (DX)(BX*1), r0 \
+	VMOVUPD     w(DX)(BX*1), r1 \
+	VMOVUPD     (2*w)(DX)(BX*1), r2 \
+	VMOVUPD     (3*w)(DX)(BX*1), r3 \
+	VMOVUPD     (4*w)(DX)(BX*1), r4 \
+	VMOVUPD     (5*w)(DX)(BX*1), r5 \
+	VMOVUPD     (6*w)(DX)(BX*1), r6 \
+	VMOVUPD     (7*w)(DX)(BX*1), r7 \
+	LEAQ        (R10)(BX*1), R9 \
+	XORQ        R13, R13 \
+q: \
+	GRAMROW(bcast) \
+	VFMADD231PD (AX), bcast, r0 \
+	VFMADD231PD w(AX), bcast, r1 \
+	VFMADD231PD (2*w)(AX), bcast, r2 \
+	VFMADD231PD (3*w)(AX), bcast, r3 \
+	VFMADD231PD (4*w)(AX), bcast, r4 \
+	VFMADD231PD (5*w)(AX), bcast, r5 \
+	VFMADD231PD (6*w)(AX), bcast, r6 \
+	VFMADD231PD (7*w)(AX), bcast, r7 \
+	INCQ        R13 \
+	CMPQ        R13, CX \
+	JB          q \
+	VMOVUPD     r0, (DX)(BX*1) \
+	VMOVUPD     r1, w(DX)(BX*1) \
+	VMOVUPD     r2, (2*w)(DX)(BX*1) \
+	VMOVUPD     r3, (3*w)(DX)(BX*1) \
+	VMOVUPD     r4, (4*w)(DX)(BX*1) \
+	VMOVUPD     r5, (5*w)(DX)(BX*1) \
+	VMOVUPD     r6, (6*w)(DX)(BX*1) \
+	VMOVUPD     r7, (7*w)(DX)(BX*1) \
+	ADDQ        $(8*w), BX
+
 // SpMM: vec[0:w] = sum over q of val[q] * mat[idx[q]][0:w], the sum in
 // registers, stored once. An FMA's latency is 4 cycles: one chain of
 // sums per column group would leave the FMA units idle, so several values
@@ -335,42 +372,10 @@ TEXT ·gramCols(SB), NOSPLIT, $0-48
 	ANDQ $-256, R12    // the bytes taken 32 columns at a time
 
 c32:
-	CMPQ    BX, R12
-	JAE     c4
-	VMOVUPD (DX)(BX*1), Y0
-	VMOVUPD 32(DX)(BX*1), Y1
-	VMOVUPD 64(DX)(BX*1), Y2
-	VMOVUPD 96(DX)(BX*1), Y3
-	VMOVUPD 128(DX)(BX*1), Y4
-	VMOVUPD 160(DX)(BX*1), Y5
-	VMOVUPD 192(DX)(BX*1), Y6
-	VMOVUPD 224(DX)(BX*1), Y7
-	LEAQ    (R10)(BX*1), R9
-	XORQ    R13, R13
-
-c32q:
-	GRAMROW(Y8)
-	VFMADD231PD (AX), Y8, Y0
-	VFMADD231PD 32(AX), Y8, Y1
-	VFMADD231PD 64(AX), Y8, Y2
-	VFMADD231PD 96(AX), Y8, Y3
-	VFMADD231PD 128(AX), Y8, Y4
-	VFMADD231PD 160(AX), Y8, Y5
-	VFMADD231PD 192(AX), Y8, Y6
-	VFMADD231PD 224(AX), Y8, Y7
-	INCQ        R13
-	CMPQ        R13, CX
-	JB          c32q
-	VMOVUPD     Y0, (DX)(BX*1)
-	VMOVUPD     Y1, 32(DX)(BX*1)
-	VMOVUPD     Y2, 64(DX)(BX*1)
-	VMOVUPD     Y3, 96(DX)(BX*1)
-	VMOVUPD     Y4, 128(DX)(BX*1)
-	VMOVUPD     Y5, 160(DX)(BX*1)
-	VMOVUPD     Y6, 192(DX)(BX*1)
-	VMOVUPD     Y7, 224(DX)(BX*1)
-	ADDQ        $256, BX
-	JMP         c32
+	CMPQ  BX, R12
+	JAE   c4
+	GRAM8(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, 32, c32q)
+	JMP   c32
 
 c4:
 	CMPQ BX, R11
@@ -393,42 +398,10 @@ TEXT ·gramCols512(SB), NOSPLIT, $0-48
 	ANDQ $-512, R12    // the bytes taken 64 columns at a time
 
 z64:
-	CMPQ    BX, R12
-	JAE     z8
-	VMOVUPD (DX)(BX*1), Z0
-	VMOVUPD 64(DX)(BX*1), Z1
-	VMOVUPD 128(DX)(BX*1), Z2
-	VMOVUPD 192(DX)(BX*1), Z3
-	VMOVUPD 256(DX)(BX*1), Z4
-	VMOVUPD 320(DX)(BX*1), Z5
-	VMOVUPD 384(DX)(BX*1), Z6
-	VMOVUPD 448(DX)(BX*1), Z7
-	LEAQ    (R10)(BX*1), R9
-	XORQ    R13, R13
-
-z64q:
-	GRAMROW(Z8)
-	VFMADD231PD (AX), Z8, Z0
-	VFMADD231PD 64(AX), Z8, Z1
-	VFMADD231PD 128(AX), Z8, Z2
-	VFMADD231PD 192(AX), Z8, Z3
-	VFMADD231PD 256(AX), Z8, Z4
-	VFMADD231PD 320(AX), Z8, Z5
-	VFMADD231PD 384(AX), Z8, Z6
-	VFMADD231PD 448(AX), Z8, Z7
-	INCQ        R13
-	CMPQ        R13, CX
-	JB          z64q
-	VMOVUPD     Z0, (DX)(BX*1)
-	VMOVUPD     Z1, 64(DX)(BX*1)
-	VMOVUPD     Z2, 128(DX)(BX*1)
-	VMOVUPD     Z3, 192(DX)(BX*1)
-	VMOVUPD     Z4, 256(DX)(BX*1)
-	VMOVUPD     Z5, 320(DX)(BX*1)
-	VMOVUPD     Z6, 384(DX)(BX*1)
-	VMOVUPD     Z7, 448(DX)(BX*1)
-	ADDQ        $512, BX
-	JMP         z64
+	CMPQ  BX, R12
+	JAE   z8
+	GRAM8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, 64, z64q)
+	JMP   z64
 
 z8:
 	MOVQ R11, R12
@@ -464,24 +437,18 @@ zdone:
 	IMULQ R8, AX \
 	VBROADCASTSS off(DI)(CX*4), reg
 
-// FMA4Z(b, a0, a1, a2, a3): a0..a3 += b times the 64 floats at row AX.
-#define FMA4Z(b, a0, a1, a2, a3) \
+// FMA4(b, w, a0, a1, a2, a3): a0..a3 += b times the 4 registers of w
+// bytes at row AX.
+#define FMA4(b, w, a0, a1, a2, a3) \
 	VFMADD231PS (DX)(AX*1), b, a0 \
-	VFMADD231PS 64(DX)(AX*1), b, a1 \
-	VFMADD231PS 128(DX)(AX*1), b, a2 \
-	VFMADD231PS 192(DX)(AX*1), b, a3
+	VFMADD231PS w(DX)(AX*1), b, a1 \
+	VFMADD231PS (2*w)(DX)(AX*1), b, a2 \
+	VFMADD231PS (3*w)(DX)(AX*1), b, a3
 
 // FMA2Z(b, a0, a1): a0, a1 += b times the 32 floats at row AX.
 #define FMA2Z(b, a0, a1) \
 	VFMADD231PS (DX)(AX*1), b, a0 \
 	VFMADD231PS 64(DX)(AX*1), b, a1
-
-// FMA4Y(b, a0, a1, a2, a3): a0..a3 += b times the 32 floats at row AX.
-#define FMA4Y(b, a0, a1, a2, a3) \
-	VFMADD231PS (DX)(AX*1), b, a0 \
-	VFMADD231PS 32(DX)(AX*1), b, a1 \
-	VFMADD231PS 64(DX)(AX*1), b, a2 \
-	VFMADD231PS 96(DX)(AX*1), b, a3
 
 // FMA1(b, a): a += b times the register's width of floats at row AX.
 #define FMA1(b, a) VFMADD231PS (DX)(AX*1), b, a
@@ -533,28 +500,35 @@ tailloop: \
 	JNZ  tailloop \
 done:
 
+// SPMM4S(zero, w, loop, tail, store, b0, b1, a0, a1, a2, a3, c0, c1, c2, c3)
+// is the body of a float32 SpMM kernel of four registers of w bytes a
+// chain (a0..a3 and c0..c3, zeroed with zero, b0 and b1 the broadcast
+// values): the two chains added and stored at the end.
+#define SPMM4S(zero, w, loop, tail, store, b0, b1, a0, a1, a2, a3, c0, c1, c2, c3) \
+	zero a0, a0, a0 \
+	zero a1, a1, a1 \
+	zero a2, a2, a2 \
+	zero a3, a3, a3 \
+	zero c0, c0, c0 \
+	zero c1, c1, c1 \
+	zero c2, c2, c2 \
+	zero c3, c3, c3 \
+	LOOP2(loop, tail, store, NEXTS(0, b0), FMA4(b0, w, a0, a1, a2, a3), NEXTS(4, b1), FMA4(b1, w, c0, c1, c2, c3)) \
+	VADDPS  c0, a0, a0 \
+	VADDPS  c1, a1, a1 \
+	VADDPS  c2, a2, a2 \
+	VADDPS  c3, a3, a3 \
+	VMOVUPS a0, (R10) \
+	VMOVUPS a1, w(R10) \
+	VMOVUPS a2, (2*w)(R10) \
+	VMOVUPS a3, (3*w)(R10)
+
 // func spmmRow64s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
 //
 // AVX-512: 64 columns, four ZMM per chain.
 TEXT ·spmmRow64s(SB), NOSPLIT, $0-57
 	PROLOGUE
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	LOOP2(loop64s, tail64s, store64s, NEXTS(0, Z4), FMA4Z(Z4, Z0, Z1, Z2, Z3), NEXTS(4, Z5), FMA4Z(Z5, Z6, Z7, Z8, Z9))
-	VADDPS  Z6, Z0, Z0
-	VADDPS  Z7, Z1, Z1
-	VADDPS  Z8, Z2, Z2
-	VADDPS  Z9, Z3, Z3
-	VMOVUPS Z0, (R10)
-	VMOVUPS Z1, 64(R10)
-	VMOVUPS Z2, 128(R10)
-	VMOVUPS Z3, 192(R10)
+	SPMM4S(VPXORD, 64, loop64s, tail64s, store64s, Z4, Z5, Z0, Z1, Z2, Z3, Z6, Z7, Z8, Z9)
 	EPILOGUE
 
 // func spmmRow32s(n int, idx *int32, val *float32, mat *float32, ld, rows int, vec *float32) bool
@@ -594,23 +568,7 @@ TEXT ·spmmRow16s(SB), NOSPLIT, $0-57
 // AVX2: 32 columns, four YMM per chain.
 TEXT ·spmmRow32sAVX2(SB), NOSPLIT, $0-57
 	PROLOGUE
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	LOOP2(loop32y, tail32y, store32y, NEXTS(0, Y4), FMA4Y(Y4, Y0, Y1, Y2, Y3), NEXTS(4, Y5), FMA4Y(Y5, Y6, Y7, Y8, Y9))
-	VADDPS  Y6, Y0, Y0
-	VADDPS  Y7, Y1, Y1
-	VADDPS  Y8, Y2, Y2
-	VADDPS  Y9, Y3, Y3
-	VMOVUPS Y0, (R10)
-	VMOVUPS Y1, 32(R10)
-	VMOVUPS Y2, 64(R10)
-	VMOVUPS Y3, 96(R10)
+	SPMM4S(VXORPS, 32, loop32y, tail32y, store32y, Y4, Y5, Y0, Y1, Y2, Y3, Y6, Y7, Y8, Y9)
 	EPILOGUE
 
 // SPMM1S(loop, tail, tailloop, store, b, a0, a1, a2, a3) is the body of a
