@@ -9,6 +9,7 @@ import (
 
 	"github.com/scbench/scbench/anndata"
 	"github.com/scbench/scbench/anndata/zarr"
+	"github.com/scbench/scbench/internal/cputime"
 	"github.com/scbench/scbench/synth"
 )
 
@@ -99,11 +100,11 @@ func BenchmarkReadStore(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(decoded)
 			b.ReportAllocs()
-			cpu0, ok := processCPUTime()
+			cpu0, ok := cputime.Process()
 			for b.Loop() {
 				readAll(b, path, release)
 			}
-			if cpu1, ok1 := processCPUTime(); ok && ok1 {
+			if cpu1, ok1 := cputime.Process(); ok && ok1 {
 				gb := float64(decoded) * float64(b.N) / 1e9
 				cpu := (cpu1 - cpu0).Seconds()
 				b.ReportMetric(cpu/gb, "cpu-s/GB")

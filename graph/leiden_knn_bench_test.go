@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scbench/scbench/internal/cellpoints"
+	"github.com/scbench/scbench/internal/cputime"
 	"github.com/scbench/scbench/knn"
 	"github.com/scbench/scbench/sparse"
 )
@@ -66,7 +67,7 @@ func BenchmarkLeidenKNN(b *testing.B) {
 			p.Threads = threads
 			var info LeidenInfo
 			var labels []int32
-			cpu0 := cpuSeconds()
+			cpu0 := cputime.Seconds()
 			b.ResetTimer()
 			for range b.N {
 				var err error
@@ -75,7 +76,7 @@ func BenchmarkLeidenKNN(b *testing.B) {
 				}
 			}
 			sec := b.Elapsed().Seconds() / float64(b.N)
-			cpu := (cpuSeconds() - cpu0) / float64(b.N)
+			cpu := (cputime.Seconds() - cpu0) / float64(b.N)
 			planted := 0
 			for _, t := range truth {
 				planted = max(planted, int(t)+1)
@@ -108,7 +109,7 @@ func BenchmarkLeidenMoveKNN(b *testing.B) {
 			s := newLeidenState(n, threads, 1, 0)
 			part := make([]int32, n)
 			moves := 0
-			cpu0 := cpuSeconds()
+			cpu0 := cputime.Seconds()
 			b.ResetTimer()
 			for range b.N {
 				for v := range part {
@@ -116,7 +117,7 @@ func BenchmarkLeidenMoveKNN(b *testing.B) {
 				}
 				moves = leidenMoveNodesFast(s, g, part, lvStream(0, 0, 0, 0), nil)
 			}
-			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 			b.ReportMetric(float64(moves), "moves")
 		})
 	}

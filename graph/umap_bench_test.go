@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/scbench/scbench/internal/cputime"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -22,7 +23,7 @@ func BenchmarkUMAP100k(b *testing.B) {
 	for _, init := range []string{"spectral", "random"} {
 		b.Run(init, func(b *testing.B) {
 			var info UMAPInfo
-			cpu0 := cpuSeconds()
+			cpu0 := cputime.Seconds()
 			b.ResetTimer()
 			for range b.N {
 				var err error
@@ -31,7 +32,7 @@ func BenchmarkUMAP100k(b *testing.B) {
 				}
 			}
 			sec := b.Elapsed().Seconds() / float64(b.N)
-			cpu := (cpuSeconds() - cpu0) / float64(b.N)
+			cpu := (cputime.Seconds() - cpu0) / float64(b.N)
 			cores := float64(runtime.GOMAXPROCS(0))
 			b.ReportMetric(float64(info.NEpochs)/sec, "epochs/s")
 			b.ReportMetric(float64(info.Edges)*float64(info.NEpochs)/sec/cores, "edge-epochs/s/core")
@@ -117,7 +118,7 @@ func BenchmarkUMAPOptimize(b *testing.B) {
 	}
 	p := UMAPParams{}.withDefaults()
 	var samples int64
-	cpu0 := cpuSeconds()
+	cpu0 := cputime.Seconds()
 	b.ResetTimer()
 	for range b.N {
 		emb := append([]float32(nil), emb0...)
@@ -125,7 +126,7 @@ func BenchmarkUMAPOptimize(b *testing.B) {
 		samples += umapOptimize(emb, 2, e, 50, n, p, 0.583, 1.334)
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(samples), "ns/sample")
-	b.ReportMetric((cpuSeconds()-cpu0)*1e9/float64(samples), "cpu-ns/sample")
+	b.ReportMetric((cputime.Seconds()-cpu0)*1e9/float64(samples), "cpu-ns/sample")
 }
 
 // BenchmarkSpectral100k times the spectral initialization alone on the
@@ -134,7 +135,7 @@ func BenchmarkSpectral100k(b *testing.B) {
 	conn := umapBenchGraph(b, 100_000, 15)
 	g := mustPrune(b, conn, 200, 0)
 	var info spectralInfo
-	cpu0 := cpuSeconds()
+	cpu0 := cputime.Seconds()
 	b.ResetTimer()
 	for range b.N {
 		var err error
@@ -142,7 +143,7 @@ func BenchmarkSpectral100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cputime.Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(info.matvecs), "products")
 	b.ReportMetric(info.resid, "residual")
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/scbench/scbench/internal/cputime"
 )
 
 // blobs returns n points in d dimensions drawn from 40 Gaussian blobs of
@@ -75,7 +77,7 @@ func recallOf(got, exact Neighbors) float64 {
 // BenchmarkExact100k: exact 15-NN of 100,000 points in 50 dimensions.
 func BenchmarkExact100k(b *testing.B) {
 	x := blobs(100_000, 50, 1)
-	c0 := cpuSeconds()
+	c0 := cputime.Seconds()
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := Exact(x, 15, 0); err != nil {
@@ -83,7 +85,7 @@ func BenchmarkExact100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
-	b.ReportMetric((cpuSeconds()-c0)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cputime.Seconds()-c0)/float64(b.N), "cpu-s/op")
 }
 
 // benchIVF builds an index over x with default parameters and searches
@@ -95,19 +97,19 @@ func benchIVF(b *testing.B, x blas32.General, nProbes int) Neighbors {
 	var cbuild, csearch float64
 	b.ResetTimer()
 	for b.Loop() {
-		c0, t0 := cpuSeconds(), time.Now()
+		c0, t0 := cputime.Seconds(), time.Now()
 		ix, err := BuildIVFFlat(x, IVFFlatParams{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		c1, t1 := cpuSeconds(), time.Now()
+		c1, t1 := cputime.Seconds(), time.Now()
 		if nb, err = ix.SearchSelf(15, nProbes, 0); err != nil {
 			b.Fatal(err)
 		}
 		build += t1.Sub(t0)
 		search += time.Since(t1)
 		cbuild += c1 - c0
-		csearch += cpuSeconds() - c1
+		csearch += cputime.Seconds() - c1
 	}
 	b.StopTimer()
 	n := float64(b.N)
@@ -180,13 +182,13 @@ func BenchmarkRefine100k(b *testing.B) {
 	for _, rounds := range []int{1, 2} {
 		b.Run(fmt.Sprintf("rounds=%d", rounds), func(b *testing.B) {
 			var got Neighbors
-			c0 := cpuSeconds()
+			c0 := cputime.Seconds()
 			for b.Loop() {
 				if got, err = Refine(x, nb, rounds, 0); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuSeconds()-c0)/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Seconds()-c0)/float64(b.N), "cpu-s/op")
 			b.ReportMetric(recallOf(nb, ex), "recall-before")
 			b.ReportMetric(recallOf(got, ex), "recall")
 		})

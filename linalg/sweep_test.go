@@ -1,5 +1,3 @@
-//go:build unix
-
 package linalg
 
 import (
@@ -9,11 +7,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/scbench/scbench/internal/cputime"
 )
 
 // TestSweep times EigSymTop over block sizes and basis sizes. It is a
@@ -90,14 +89,15 @@ func TestSweep(t *testing.T) {
 						var info EigInfo
 						best, bestCPU := time.Duration(1<<62), time.Duration(1<<62)
 						for range 3 {
-							c0 := cpuTime()
+							c0, _ := cputime.Process()
 							t0 := time.Now()
 							_, _, err := EigSymTop(p.a, p.k, &EigOptions{BLAS: e, BlockSize: b, MaxBasis: m * p.k / 100, Info: &info, Tol: tol, Relative: relative, Float32: f32})
 							if err != nil {
 								t.Fatal(err)
 							}
 							best = min(best, time.Since(t0))
-							bestCPU = min(bestCPU, cpuTime()-c0)
+							c1, _ := cputime.Process()
+							bestCPU = min(bestCPU, c1-c0)
 						}
 						t.Logf("%v %s float32=%v b=%d m=%d: %v (cpu %v) matvecs=%d restarts=%d gemm=%.3g GFLOP (%.1f GFLOP/s)", e, p.name, info.Float32, b, info.MaxBasis,
 							best.Round(time.Millisecond), bestCPU.Round(time.Millisecond), info.MatVecs, info.Restarts, info.Flops/1e9, info.Flops/best.Seconds()/1e9)
@@ -106,11 +106,4 @@ func TestSweep(t *testing.T) {
 			}
 		}
 	}
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

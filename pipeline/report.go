@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/internal/cputime"
 )
 
 // Report describes a run: what went in and out, and where the time went.
@@ -102,14 +103,21 @@ type stopwatch struct {
 	cpu  time.Duration
 }
 
-func startWatch() stopwatch { return stopwatch{time.Now(), cpuTime()} }
+func startWatch() stopwatch { return stopwatch{time.Now(), processCPU()} }
+
+// processCPU is the process's CPU time so far, 0 where the system does
+// not report it (the report's CPU seconds are then 0).
+func processCPU() time.Duration {
+	d, _ := cputime.Process()
+	return d
+}
 
 func (s stopwatch) step(name, covers string) StepTime {
 	return StepTime{
 		Name:       name,
 		Covers:     covers,
 		Seconds:    time.Since(s.wall).Seconds(),
-		CPUSeconds: (cpuTime() - s.cpu).Seconds(),
+		CPUSeconds: (processCPU() - s.cpu).Seconds(),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/internal/cputime"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -84,14 +85,14 @@ func benchGramFixed(b *testing.B, threads int, h *sparse.CSR, rank []int32, nbs 
 	}
 	d := h.Cols
 	c := backend.Dense{Rows: d, Cols: d, Data: Wrap(make([]float64, d*d))}
-	start, cpu0 := time.Now(), cpuSeconds()
+	start, cpu0 := time.Now(), cputime.Seconds()
 	for b.Loop() {
 		if err := be.GramAccumulateOrdered(m, c, rank); err != nil {
 			b.Fatal(err)
 		}
 	}
 	sec := time.Since(start).Seconds() / float64(b.N)
-	cpu := (cpuSeconds() - cpu0) / float64(b.N)
+	cpu := (cputime.Seconds() - cpu0) / float64(b.N)
 	pairs := gramPairs(h)
 	b.ReportMetric(pairs/sec, "pairs/s")
 	b.ReportMetric(pairs/cpu, "pairs/cpu-s")
@@ -143,7 +144,7 @@ func BenchmarkSpMM(b *testing.B) {
 					b.Fatal(err)
 				}
 				out, _ := be.Alloc(kind, m.Rows*k)
-				start, cpu0 := time.Now(), cpuSeconds()
+				start, cpu0 := time.Now(), cputime.Seconds()
 				for b.Loop() {
 					err := be.SpMM(m, backend.Dense{Rows: m.Cols, Cols: k, Data: bd}, backend.Dense{Rows: m.Rows, Cols: k, Data: out})
 					if err != nil {
@@ -151,7 +152,7 @@ func BenchmarkSpMM(b *testing.B) {
 					}
 				}
 				sec := time.Since(start).Seconds() / float64(b.N)
-				cpu := (cpuSeconds() - cpu0) / float64(b.N)
+				cpu := (cputime.Seconds() - cpu0) / float64(b.N)
 				b.ReportMetric(float64(m.NNZ)*k/sec, "madd/s")
 				b.ReportMetric(float64(m.NNZ)*k/cpu, "madd/cpu-s")
 			})
@@ -173,13 +174,13 @@ func benchElementwise(b *testing.B, op func(be *Backend, m backend.CSR) error) {
 				b.Fatal(err)
 			}
 			b.SetBytes(8 * m.NNZ)
-			cpu0 := cpuSeconds()
+			cpu0 := cputime.Seconds()
 			for b.Loop() {
 				if err := op(be, m); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(8*m.NNZ)*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "GB/cpu-s")
+			b.ReportMetric(float64(8*m.NNZ)*float64(b.N)/(cputime.Seconds()-cpu0)/1e9, "GB/cpu-s")
 		})
 	}
 }

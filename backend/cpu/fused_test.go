@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/scbench/scbench/backend"
+	"github.com/scbench/scbench/internal/cputime"
 	"github.com/scbench/scbench/sparse"
 )
 
@@ -389,13 +390,13 @@ func BenchmarkQCNormalizeLog1p(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.SetBytes(8 * m.NNZ)
-				cpu0 := cpuSeconds()
+				cpu0 := cputime.Seconds()
 				for b.Loop() {
 					if err := be.QCNormalizeLog1p(m, decideFor(200, 10000), rowSum, rowNNZ, keep, all, kept, false); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(8*m.NNZ)*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "GB/cpu-s")
+				b.ReportMetric(float64(8*m.NNZ)*float64(b.N)/(cputime.Seconds()-cpu0)/1e9, "GB/cpu-s")
 			})
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scbench/scbench/internal/cputime"
 	"github.com/scbench/scbench/internal/shareddata"
 )
 
@@ -137,12 +138,12 @@ type cpuClock struct {
 }
 
 func startCPU() cpuClock {
-	t, ok := processCPUTime()
+	t, ok := cputime.Process()
 	return cpuClock{t, ok}
 }
 
 func (c cpuClock) report(b *testing.B, bytesPerOp int) {
-	end, ok := processCPUTime()
+	end, ok := cputime.Process()
 	if !c.ok || !ok || end <= c.start {
 		return
 	}

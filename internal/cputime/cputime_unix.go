@@ -1,14 +1,15 @@
 //go:build unix
 
-package bench
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPUTime returns the user and system CPU time of the process.
-func processCPUTime() (time.Duration, bool) {
+// Process returns the process's user plus system CPU time so far, and
+// whether the system reported it.
+func Process() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
